@@ -1,0 +1,84 @@
+"""The `floorwatch` command: the root of the CLI.
+
+Each component contributes its own subcommands through the `floorwatch.commands` entry-point
+group (see pyproject.toml), so this shared package never imports the components. Errors from the
+library are mapped to one clear line and an exit code here, in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib.metadata import entry_points
+from typing import Annotated
+
+import typer
+
+from floorwatch import __version__
+from floorwatch.errors import FloorwatchError, RegistryError
+
+app = typer.Typer(
+    name="floorwatch",
+    help=(
+        "Floorwatch: measure clean and dry school entrance floors and score suppliers by outcome.\n\n"
+        "Example: floorwatch registry validate floorwatch/pilot"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"floorwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Floorwatch command line."""
+
+
+def _add_component_commands() -> None:
+    for entry in sorted(entry_points(group="floorwatch.commands"), key=lambda e: e.name):
+        sub = entry.load()
+        if isinstance(sub, typer.Typer):
+            app.add_typer(sub, name=entry.name)
+        else:  # a plain function is a single command
+            app.command(name=entry.name)(sub)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; library errors become one line on stderr and a non-zero exit code."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    _add_component_commands()
+    try:
+        app(args=argv, standalone_mode=False)
+    except FloorwatchError as exc:
+        if isinstance(exc, RegistryError) and len(exc.problems) > 1:
+            for problem in exc.problems:
+                typer.echo(f"error: {problem}", err=True)
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,92 @@
+"""The domain model shared by every component: readings, kinds and quarantined input.
+
+Units per kind (the sensor protocol, README):
+- moisture: surface wetness in % (0 to 100)
+- dirt: soiling index, 0 (clean) to 100
+- footfall: passages counted since the previous report (integer >= 0, stored as float)
+- temperature: degC; humidity: %RH; battery: % (0 to 100); rssi: dBm; snr: dB
+Weather observations imported from SMHI use the kinds precipitation (mm per hour),
+air_temperature (degC) and snow_depth (m), with sensor id ``smhi-<station>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    MOISTURE = "moisture"
+    DIRT = "dirt"
+    FOOTFALL = "footfall"
+    TEMPERATURE = "temperature"
+    HUMIDITY = "humidity"
+    BATTERY = "battery"
+    RSSI = "rssi"
+    SNR = "snr"
+    PRECIPITATION = "precipitation"
+    AIR_TEMPERATURE = "air_temperature"
+    SNOW_DEPTH = "snow_depth"
+
+
+# Kinds a sensor is installed for (the registry's `kind`), as opposed to link quality and weather.
+MEASURED_KINDS = (Kind.MOISTURE, Kind.DIRT, Kind.FOOTFALL)
+LINK_KINDS = (Kind.RSSI, Kind.SNR)
+WEATHER_KINDS = (Kind.PRECIPITATION, Kind.AIR_TEMPERATURE, Kind.SNOW_DEPTH)
+
+# Physically possible range per kind; values outside are rejected at ingest.
+VALID_RANGE: dict[Kind, tuple[float, float]] = {
+    Kind.MOISTURE: (0.0, 100.0),
+    Kind.DIRT: (0.0, 100.0),
+    Kind.FOOTFALL: (0.0, 100_000.0),
+    Kind.TEMPERATURE: (-60.0, 80.0),
+    Kind.HUMIDITY: (0.0, 100.0),
+    Kind.BATTERY: (0.0, 100.0),
+    Kind.RSSI: (-200.0, 20.0),
+    Kind.SNR: (-40.0, 40.0),
+    Kind.PRECIPITATION: (0.0, 500.0),
+    Kind.AIR_TEMPERATURE: (-60.0, 60.0),
+    Kind.SNOW_DEPTH: (0.0, 10.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One measured value. Its identity is (sensor_id, kind, ts_ms): stored once however often written.
+
+    ts_ms: milliseconds since the Unix epoch, UTC. value: in the kind's unit (module docstring).
+    """
+
+    sensor_id: str
+    kind: str
+    ts_ms: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """Input that was rejected, kept with its reason so nothing disappears silently.
+
+    received_ms: when the collector received it (ms since epoch, UTC); payload is truncated.
+    """
+
+    received_ms: int
+    topic: str
+    reason: str
+    detail: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A derived result (KPI value, trend, counter) in the store.
+
+    Like an InfluxDB point: (measurement, tags, ts_ms) is its identity, so writing it again
+    replaces its fields. Numbers in `fields` are floats (InfluxDB type-conflict trap); strings
+    are allowed for labels such as a KPI's status.
+    """
+
+    measurement: str
+    tags: dict[str, str]
+    ts_ms: int
+    fields: dict[str, float | str]

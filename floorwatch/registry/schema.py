@@ -1,0 +1,250 @@
+"""The registry and contract schema: who is where, which sensor measures what, who is paid how.
+
+Files are YAML (see `floorwatch/pilot/` for the shipped example); `floorwatch.registry.loader`
+reads them, validates them with these models and the cross-checks in `Registry`, and reports
+every problem with its place in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from floorwatch.readings import Kind
+
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+
+class Zone(StrEnum):
+    """Zones of an entrance, from the street inwards."""
+
+    OUTSIDE = "outside"
+    ENTRY = "entry"
+    INNER = "inner"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Municipality(_Model):
+    id: Id
+    name: str
+
+
+class FieldMapping(_Model):
+    """How decoded LoRaWAN fields become a reading: value = (sum of fields) * scale + offset.
+
+    With `cumulative`, the fields are running totals (a people counter's total in/out): the
+    reading is the increase since the previous uplink; a drop is a counter reset, or a wrap
+    at `counter_max` when the previous total was near it.
+    """
+
+    kind: Kind
+    fields: list[str] = Field(min_length=1)
+    scale: float = 1.0
+    offset: float = 0.0
+    cumulative: bool = False
+    counter_max: int | None = Field(default=None, gt=0)
+
+
+class LoRaWANDevice(_Model):
+    dev_eui: str
+    mappings: list[FieldMapping] = Field(min_length=1)
+
+    @field_validator("dev_eui")
+    @classmethod
+    def _eui(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9a-fA-F]{16}", value):
+            raise ValueError("dev_eui must be 16 hexadecimal digits")
+        return value.lower()
+
+
+class Sensor(_Model):
+    """A sensor in one zone of one entrance. report_interval in seconds."""
+
+    id: Id
+    kind: Literal[Kind.MOISTURE, Kind.DIRT, Kind.FOOTFALL]
+    zone: Zone
+    report_interval: int = Field(default=300, gt=0, le=86_400)
+    also: list[Kind] = Field(default_factory=list, description="optional extra kinds it reports")
+    lorawan: LoRaWANDevice | None = None
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Every kind this sensor may publish (its own, the extras, and link quality)."""
+        return frozenset({self.kind, *self.also, Kind.RSSI, Kind.SNR})
+
+
+class Entrance(_Model):
+    id: Id
+    name: str
+    reference: bool = Field(
+        default=False, description="a reference entrance never gets a supplier's solution"
+    )
+    sensors: list[Sensor] = Field(default_factory=list)
+
+
+class School(_Model):
+    """A school. pupils sets the footfall scale; weather_station is an SMHI station id."""
+
+    id: Id
+    name: str
+    municipality: Id
+    pupils: int = Field(gt=0, le=5_000)
+    weather_station: int = Field(gt=0)
+    calendar: Id
+    entrances: list[Entrance] = Field(min_length=1)
+
+
+class Supplier(_Model):
+    id: Id
+    name: str
+
+
+class Installation(_Model):
+    """A supplier's solution at an entrance from `start` (inclusive) to `end` (exclusive, open if
+    unset). Before the first installation the entrance is in its baseline."""
+
+    id: Id
+    entrance: Id
+    supplier: Id
+    contract: Id
+    start: date
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Installation:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class DateSpan(_Model):
+    """Inclusive span of days."""
+
+    name: str = ""
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _order(self) -> DateSpan:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class OpeningHours(_Model):
+    """Local time (Europe/Stockholm) when the school is occupied, on school days."""
+
+    open: time = time(7, 30)
+    close: time = time(16, 30)
+
+    @model_validator(mode="after")
+    def _order(self) -> OpeningHours:
+        if self.close <= self.open:
+            raise ValueError("close must be after open")
+        return self
+
+
+class Calendar(_Model):
+    """A school calendar. Occupied time = opening hours on weekdays within a term, minus holidays
+    and breaks. `terms`, `holidays` and `breaks` left empty get the Swedish defaults
+    (floorwatch.registry.calendar) for the years the terms span."""
+
+    id: Id
+    opening_hours: OpeningHours = OpeningHours()
+    first_lesson: time = time(8, 15)
+    last_lesson_end: time = time(15, 0)
+    terms: list[DateSpan] = Field(default_factory=list)
+    holidays: list[date] = Field(default_factory=list)
+    breaks: list[DateSpan] = Field(default_factory=list)
+    swedish_defaults_from: int | None = Field(
+        default=None, description="school year starting in this autumn gets default terms/breaks"
+    )
+
+
+class KpiName(StrEnum):
+    DRY_TIME_SHARE = "dry_time_share"
+    CLEAN_TIME_SHARE = "clean_time_share"
+    WET_RECOVERY_P90 = "wet_recovery_p90"
+    SLIP_EXPOSURE = "slip_exposure"
+    DIRT_CAPTURE = "dirt_capture"
+
+
+# Whether a bigger value of the KPI is better. Shares and capture: higher; minutes and slips: lower.
+KPI_HIGHER_IS_BETTER: dict[KpiName, bool] = {
+    KpiName.DRY_TIME_SHARE: True,
+    KpiName.CLEAN_TIME_SHARE: True,
+    KpiName.WET_RECOVERY_P90: False,
+    KpiName.SLIP_EXPOSURE: False,
+    KpiName.DIRT_CAPTURE: True,
+}
+
+
+class KpiTarget(_Model):
+    """A KPI's target and weight. Units: shares 0..1, wet recovery in minutes, slip exposure in
+    passages during wet minutes per 1,000 passages."""
+
+    target: float
+    weight: float = Field(ge=0)
+
+
+class BonusMalus(_Model):
+    """Monthly payment rule per installation.
+
+    The weighted score (0..1, share of weight on KPIs that pass) is compared with the neutral
+    band: above `bonus_from` the bonus grows linearly to `max_bonus_share` of the base payment at a
+    score of 1; below `malus_below` the malus grows linearly to `max_malus_share` at a score of 0.
+    """
+
+    base_payment_sek: float = Field(gt=0)
+    bonus_from: float = Field(default=0.8, ge=0, le=1)
+    malus_below: float = Field(default=0.6, ge=0, le=1)
+    max_bonus_share: float = Field(default=0.10, ge=0, le=1)
+    max_malus_share: float = Field(default=0.15, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _band(self) -> BonusMalus:
+        if self.malus_below > self.bonus_from:
+            raise ValueError("malus_below must not exceed bonus_from")
+        return self
+
+
+class Contract(_Model):
+    """An outcome contract: thresholds, KPI targets and weights, data rules, payment rule."""
+
+    id: Id
+    name: str
+    municipalities: list[Id] = Field(min_length=1)
+    start: date
+    end: date
+    wet_threshold: float = Field(default=20.0, ge=0, le=100, description="moisture %")
+    dirt_threshold: float = Field(default=30.0, ge=0, le=100, description="soiling index")
+    min_data_availability: float = Field(default=0.8, ge=0, le=1)
+    kpis: dict[KpiName, KpiTarget] = Field(min_length=1)
+    bonus_malus: BonusMalus
+
+    @model_validator(mode="after")
+    def _check(self) -> Contract:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if sum(k.weight for k in self.kpis.values()) <= 0:
+            raise ValueError("KPI weights must not all be zero")
+        return self
+
+
+class RegistryDocument(_Model):
+    """The merged content of all registry files, as validated by the schema alone."""
+
+    version: Literal[1] = 1
+    municipalities: list[Municipality] = Field(default_factory=list)
+    schools: list[School] = Field(default_factory=list)
+    suppliers: list[Supplier] = Field(default_factory=list)
+    installations: list[Installation] = Field(default_factory=list)
+    calendars: list[Calendar] = Field(default_factory=list)
+    contracts: list[Contract] = Field(default_factory=list)

@@ -1,0 +1,294 @@
+"""InfluxDB store through the v1-compatible HTTP API (`/write` line protocol, `/query` InfluxQL).
+
+Served by InfluxDB 1.x (user/password), 2.x (token, with a DBRP mapping from the database name to a
+bucket) and 3.x (token). Readings are the measurement `reading` with tags sensor_id, kind and the
+sensor's location (zone, entrance, school, municipality) and one float field `value`: the same
+sensor, kind and time overwrite each other, so a reading written twice is stored once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from floorwatch.errors import StoreRejected, StoreUnavailable
+from floorwatch.readings import Point, QuarantineRecord, Reading
+from floorwatch.settings import StoreTarget
+from floorwatch.store.base import READING_COLUMNS
+
+WRITE_CHUNK = 5_000  # lines per /write request
+QUERY_CHUNK = 10_000  # rows per chunk of a chunked /query answer
+_NO_TAGS: Mapping[str, str] = {}
+
+
+def _escape_key(text: str) -> str:
+    """Escape a measurement, tag key or tag value for line protocol."""
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _field(value: float | str) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(float(value))  # always a float: InfluxDB refuses a float field later sent as int
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _ident(text: str) -> str:
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def _line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, float | str], ts: int):
+    tag_text = "".join(
+        f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(tags.items()) if v != ""
+    )
+    field_text = ",".join(
+        f"{_escape_key(k)}={_field(v)}"
+        for k, v in fields.items()
+        if not (isinstance(v, float) and not math.isfinite(v))
+    )
+    return f"{_escape_key(measurement)}{tag_text} {field_text} {ts}"
+
+
+class InfluxStore:
+    """The Store interface on InfluxDB's v1-compatible HTTP API."""
+
+    def __init__(
+        self,
+        target: StoreTarget,
+        sensor_tags: Any = None,
+        timeout_s: float = 30.0,
+    ):
+        self.target = target
+        self.database = target.database
+        self._sensor_tags = sensor_tags
+        headers = {"Authorization": f"Token {target.token}"} if target.token else {}
+        self._auth_params: dict[str, str] = {}
+        if target.username and not target.token:
+            self._auth_params = {"u": target.username, "p": target.password or ""}
+        self._http = httpx.Client(base_url=target.base_url, headers=headers, timeout=timeout_s)
+        self._quarantine_seq = itertools.count()
+        self._ensure_database()
+
+    # --- HTTP ----------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        params = {**self._auth_params, **kwargs.pop("params", {})}
+        try:
+            response = self._http.request(method, path, params=params, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"InfluxDB at {self.target.base_url}: {exc}") from exc
+        if response.status_code >= 500:
+            raise StoreUnavailable(
+                f"InfluxDB at {self.target.base_url}: {response.status_code} {response.text[:200]}"
+            )
+        if response.status_code >= 400:
+            raise StoreRejected(
+                f"InfluxDB at {self.target.base_url}: {response.status_code} {response.text[:300]}"
+            )
+        return response
+
+    def _ensure_database(self) -> None:
+        try:
+            self._request("POST", "/query", params={"q": f"CREATE DATABASE {_ident(self.database)}"})
+        except StoreRejected:
+            pass  # InfluxDB 2.x/3.x: the bucket and its DBRP mapping are made by the operator
+
+    def _write_lines(self, lines: Iterable[str], precision: str = "ms") -> None:
+        iterator = iter(lines)
+        while chunk := list(itertools.islice(iterator, WRITE_CHUNK)):
+            body = gzip.compress(("\n".join(chunk) + "\n").encode(), compresslevel=1)
+            self._request(
+                "POST",
+                "/write",
+                params={"db": self.database, "precision": precision},
+                content=body,
+                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
+            )
+
+    def query(self, influxql: str) -> list[dict[str, Any]]:
+        """Run InfluxQL; return the series (name, tags, columns, values) of all statements.
+        Times are epoch milliseconds. Raises StoreRejected on a statement error."""
+        response = self._request(
+            "POST",
+            "/query",
+            params={"db": self.database, "epoch": "ms", "chunked": "true", "chunk_size": QUERY_CHUNK},
+            data={"q": influxql},
+        )
+        series: dict[tuple[int, str, str], dict[str, Any]] = {}
+        for text in response.text.splitlines():
+            if not text.strip():
+                continue
+            answer = json.loads(text)
+            if "error" in answer:
+                raise StoreRejected(f"InfluxDB query failed: {answer['error']}")
+            for result in answer.get("results", []):
+                if "error" in result:
+                    raise StoreRejected(f"InfluxDB query failed: {result['error']}")
+                for one in result.get("series", []):
+                    key = (
+                        result.get("statement_id", 0),
+                        one.get("name", ""),
+                        json.dumps(one.get("tags", {}), sort_keys=True),
+                    )
+                    if key in series:  # the next chunk of a series already seen
+                        series[key]["values"].extend(one.get("values", []))
+                    else:
+                        series[key] = {**one, "values": list(one.get("values", []))}
+        return list(series.values())
+
+    # --- readings ------------------------------------------------------------------------------
+    def write_readings(self, readings: Sequence[Reading]) -> None:
+        tags_of = self._sensor_tags
+
+        def lines() -> Iterable[str]:
+            for r in readings:
+                tags = dict(tags_of(r.sensor_id)) if tags_of else {}
+                tags["sensor_id"] = r.sensor_id
+                tags["kind"] = r.kind
+                yield _line("reading", tags, {"value": r.value}, r.ts_ms)
+
+        self._write_lines(lines())
+        return None
+
+    def _readings_frame(self, series: list[dict[str, Any]]) -> pd.DataFrame:
+        rows: list[tuple[int, str, str, float]] = []
+        for one in series:
+            columns = one["columns"]
+            t, s, k, v = (columns.index(c) for c in ("time", "sensor_id", "kind", "value"))
+            rows.extend((row[t], row[s], row[k], row[v]) for row in one["values"])
+        frame = pd.DataFrame(rows, columns=["ts_ms", "sensor_id", "kind", "value"])
+        frame.insert(0, "time", pd.to_datetime(frame.pop("ts_ms"), unit="ms", utc=True))
+        frame["value"] = frame["value"].astype(float)
+        return frame.sort_values(["time", "sensor_id", "kind"], kind="stable").reset_index(
+            drop=True
+        )[READING_COLUMNS]
+
+    @staticmethod
+    def _any_of(tag: str, values: Sequence[str]) -> str:
+        return "(" + " OR ".join(f"{_ident(tag)} = {_quote(v)}" for v in values) + ")"
+
+    def read_readings(
+        self,
+        start: datetime,
+        end: datetime,
+        sensor_ids: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        where = [f"time >= {int(start.timestamp() * 1000)}ms", f"time < {int(end.timestamp() * 1000)}ms"]
+        if sensor_ids is not None:
+            if not sensor_ids:
+                return self._readings_frame([])
+            where.append(self._any_of("sensor_id", sensor_ids))
+        if kinds is not None:
+            if not kinds:
+                return self._readings_frame([])
+            where.append(self._any_of("kind", kinds))
+        query = f'SELECT "value", "sensor_id", "kind" FROM "reading" WHERE {" AND ".join(where)}'
+        return self._readings_frame(self.query(query))
+
+    def latest_readings(self, sensor_ids: Sequence[str]) -> pd.DataFrame:
+        if not sensor_ids:
+            return self._readings_frame([])
+        query = (
+            f'SELECT last("value") AS "value" FROM "reading" '
+            f'WHERE {self._any_of("sensor_id", sensor_ids)} GROUP BY "sensor_id", "kind"'
+        )
+        series = []
+        for one in self.query(query):
+            tags = one.get("tags", {})
+            series.append(
+                {
+                    "columns": ["time", "value", "sensor_id", "kind"],
+                    "values": [[r[0], r[1], tags["sensor_id"], tags["kind"]] for r in one["values"]],
+                }
+            )
+        return self._readings_frame(series)
+
+    def count_readings(self) -> int:
+        series = self.query('SELECT count("value") FROM "reading"')
+        return int(series[0]["values"][0][1]) if series else 0
+
+    # --- quarantine ----------------------------------------------------------------------------
+    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        # Nanosecond times with a running counter keep two rejects of the same millisecond apart.
+        self._write_lines(
+            (
+                _line(
+                    "quarantine",
+                    {"reason": r.reason},
+                    {"topic": r.topic, "detail": r.detail, "payload": r.payload},
+                    r.received_ms * 1_000_000 + next(self._quarantine_seq) % 1_000_000,
+                )
+                for r in records
+            ),
+            precision="ns",
+        )
+
+    def read_quarantine(self, limit: int = 100) -> list[QuarantineRecord]:
+        series = self.query(
+            f'SELECT "topic", "reason", "detail", "payload" FROM "quarantine" '
+            f"ORDER BY time DESC LIMIT {int(limit)}"
+        )
+        records = []
+        for one in series:
+            idx = {c: i for i, c in enumerate(one["columns"])}
+            for row in one["values"]:
+                records.append(
+                    QuarantineRecord(
+                        received_ms=int(row[idx["time"]]),
+                        topic=row[idx["topic"]] or "",
+                        reason=row[idx["reason"]] or "",
+                        detail=row[idx["detail"]] or "",
+                        payload=row[idx["payload"]] or "",
+                    )
+                )
+        return records
+
+    # --- derived results -----------------------------------------------------------------------
+    def write_points(self, points: Sequence[Point]) -> None:
+        self._write_lines(_line(p.measurement, p.tags, p.fields, p.ts_ms) for p in points)
+
+    def read_points(
+        self,
+        measurement: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> pd.DataFrame:
+        where = []
+        if start is not None:
+            where.append(f"time >= {int(start.timestamp() * 1000)}ms")
+        if end is not None:
+            where.append(f"time < {int(end.timestamp() * 1000)}ms")
+        where.extend(f"{_ident(k)} = {_quote(v)}" for k, v in (tags or _NO_TAGS).items())
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        series = self.query(f"SELECT * FROM {_ident(measurement)}{clause} GROUP BY *")
+        records = []
+        for one in series:
+            columns = one["columns"]
+            for row in one["values"]:
+                record = {**one.get("tags", {}), **dict(zip(columns, row, strict=True))}
+                records.append(record)
+        if not records:
+            return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]")})
+        frame = pd.DataFrame.from_records(records)
+        frame["time"] = pd.to_datetime(frame["time"], unit="ms", utc=True)
+        frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
+        return frame[["time", *[c for c in frame.columns if c != "time"]]]
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def ping(self) -> None:
+        self._request("GET", "/ping")
+
+    def close(self) -> None:
+        self._http.close()
