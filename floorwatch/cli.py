@@ -20,7 +20,8 @@ from floorwatch.errors import FloorwatchError, RegistryError
 app = typer.Typer(
     name="floorwatch",
     help=(
-        "Floorwatch: measure clean and dry school entrance floors and score suppliers by outcome.\n\n"
+        "Floorwatch: measure clean and dry school entrance floors, score suppliers by outcome."
+        "\n\n"
         "Example: floorwatch registry validate floorwatch/pilot"
     ),
     no_args_is_help=True,

@@ -52,7 +52,8 @@ VALID_RANGE: dict[Kind, tuple[float, float]] = {
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One measured value. Its identity is (sensor_id, kind, ts_ms): stored once however often written.
+    """One measured value. Its identity is (sensor_id, kind, ts_ms): stored once, however often
+    it is written.
 
     ts_ms: milliseconds since the Unix epoch, UTC. value: in the kind's unit (module docstring).
     """

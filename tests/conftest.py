@@ -60,4 +60,3 @@ def store(store_url: str, registry: Registry) -> Iterator[Store]:
     opened = open_store(store_url, sensor_tags=registry.sensor_tags)
     yield opened
     opened.close()
-

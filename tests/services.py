@@ -38,7 +38,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}: {log.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"{what} exited with {process.returncode}: {log.read_text()[-2000:]}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return

@@ -21,7 +21,14 @@ from floorwatch.registry.schema import RegistryDocument
 
 PILOT = Path(__file__).resolve().parent.parent / "pilot"
 
-LIST_SECTIONS = ("municipalities", "schools", "suppliers", "installations", "calendars", "contracts")
+LIST_SECTIONS = (
+    "municipalities",
+    "schools",
+    "suppliers",
+    "installations",
+    "calendars",
+    "contracts",
+)
 
 
 class _Loader(yaml.SafeLoader):
@@ -119,7 +126,9 @@ def _read(files: list[Path]) -> tuple[dict[str, Any], _Sources, list[Problem]]:
             problems.append(Problem(str(file), 1, 1, "", "top level must be a mapping"))
             continue
         offsets = {
-            key: len(merged.get(key, [])) for key in LIST_SECTIONS if isinstance(data.get(key), list)
+            key: len(merged.get(key, []))
+            for key in LIST_SECTIONS
+            if isinstance(data.get(key), list)
         }
         positions: dict[Path_, tuple[int, int]] = {}
         if node is not None:
@@ -131,9 +140,8 @@ def _read(files: list[Path]) -> tuple[dict[str, Any], _Sources, list[Problem]]:
                 if isinstance(merged[key], list):
                     merged[key].extend(value)
             elif key in merged and merged[key] != value:
-                problems.append(
-                    Problem(str(file), *positions.get((key,), (None, None)), key, "given twice")
-                )
+                line, column = positions.get((key,), (None, None))
+                problems.append(Problem(str(file), line, column, key, "given twice"))
             else:
                 merged[key] = value
     return merged, sources, problems

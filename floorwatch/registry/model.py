@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from itertools import pairwise
 
 from floorwatch.errors import NotFound
 from floorwatch.registry.calendar import SchoolDays
@@ -185,7 +186,7 @@ class Registry:
             by_entrance.setdefault(inst.entrance, []).append((ii, inst))
         for entries in by_entrance.values():
             entries.sort(key=lambda pair: pair[1].start)
-            for (_, before), (ii, after) in zip(entries, entries[1:], strict=False):
+            for (_, before), (ii, after) in pairwise(entries):
                 if before.end is None or after.start < before.end:
                     yield (
                         ("installations", ii, "start"),

@@ -8,6 +8,7 @@ sensor, kind and time overwrite each other, so a reading written twice is stored
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import itertools
 import json
@@ -98,10 +99,11 @@ class InfluxStore:
         return response
 
     def _ensure_database(self) -> None:
-        try:
-            self._request("POST", "/query", params={"q": f"CREATE DATABASE {_ident(self.database)}"})
-        except StoreRejected:
-            pass  # InfluxDB 2.x/3.x: the bucket and its DBRP mapping are made by the operator
+        # InfluxDB 2.x/3.x refuse this: there the operator makes the bucket and its DBRP mapping.
+        with contextlib.suppress(StoreRejected):
+            self._request(
+                "POST", "/query", params={"q": f"CREATE DATABASE {_ident(self.database)}"}
+            )
 
     def _write_lines(self, lines: Iterable[str], precision: str = "ms") -> None:
         iterator = iter(lines)
@@ -121,7 +123,12 @@ class InfluxStore:
         response = self._request(
             "POST",
             "/query",
-            params={"db": self.database, "epoch": "ms", "chunked": "true", "chunk_size": QUERY_CHUNK},
+            params={
+                "db": self.database,
+                "epoch": "ms",
+                "chunked": "true",
+                "chunk_size": QUERY_CHUNK,
+            },
             data={"q": influxql},
         )
         series: dict[tuple[int, str, str], dict[str, Any]] = {}
@@ -184,7 +191,10 @@ class InfluxStore:
         sensor_ids: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        where = [f"time >= {int(start.timestamp() * 1000)}ms", f"time < {int(end.timestamp() * 1000)}ms"]
+        where = [
+            f"time >= {int(start.timestamp() * 1000)}ms",
+            f"time < {int(end.timestamp() * 1000)}ms",
+        ]
         if sensor_ids is not None:
             if not sensor_ids:
                 return self._readings_frame([])
@@ -209,7 +219,9 @@ class InfluxStore:
             series.append(
                 {
                     "columns": ["time", "value", "sensor_id", "kind"],
-                    "values": [[r[0], r[1], tags["sensor_id"], tags["kind"]] for r in one["values"]],
+                    "values": [
+                        [r[0], r[1], tags["sensor_id"], tags["kind"]] for r in one["values"]
+                    ],
                 }
             )
         return self._readings_frame(series)

@@ -84,9 +84,7 @@ class SqliteStore:
             try:
                 if self.path.parent != Path(""):
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(
-                    self.path, timeout=self._timeout_s, check_same_thread=False
-                )
+                conn = sqlite3.connect(self.path, timeout=self._timeout_s, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
             except (sqlite3.Error, OSError) as exc:
@@ -184,7 +182,12 @@ class SqliteStore:
             cur.executemany(
                 "INSERT OR REPLACE INTO points (measurement, tags, ts_ms, fields) VALUES (?,?,?,?)",
                 [
-                    (p.measurement, json.dumps(p.tags, sort_keys=True), p.ts_ms, json.dumps(p.fields))
+                    (
+                        p.measurement,
+                        json.dumps(p.tags, sort_keys=True),
+                        p.ts_ms,
+                        json.dumps(p.fields),
+                    )
                     for p in points
                 ],
             )

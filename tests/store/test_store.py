@@ -119,7 +119,7 @@ def test_influxdb_bad_query_is_not_retryable(influx_url: str) -> None:
 
 def test_influx_float_and_int_values_never_conflict(influx_url: str) -> None:
     store = open_store(influx_url)
-    store.write_readings([Reading(SENSOR, "footfall", MS0, 3)])  # type: ignore[arg-type]
+    store.write_readings([Reading(SENSOR, "footfall", MS0, 3)])
     store.write_readings([Reading(SENSOR, "footfall", MS0 + 1000, 2.5)])
     assert store.count_readings() == 2
 
