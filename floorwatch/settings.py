@@ -28,6 +28,7 @@ class MqttTarget:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    protocol_v5: bool = True  # False for MQTT 3.1.1 brokers such as the embedded amqtt
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ class StoreTarget:
 
 
 def parse_mqtt_url(url: str) -> MqttTarget:
-    """`embedded`, `mqtt://[user:pass@]host[:port]` or `mqtts://...` (TLS, default port 8883)."""
+    """`embedded`, `mqtt://[user:pass@]host[:port]` or `mqtts://...` (TLS, default port 8883).
+
+    `?protocol=3.1.1` selects MQTT 3.1.1 for brokers without MQTT 5 (default: 5)."""
     if url.strip() == "embedded":
         return MqttTarget(embedded=True)
     parts = urlsplit(url)
@@ -57,6 +60,9 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     except ValueError as exc:
         raise ValueError(f"bad port in {url!r}") from exc
     tls = parts.scheme == "mqtts"
+    protocol = parse_qs(parts.query).get("protocol", ["5"])[0]
+    if protocol not in ("5", "3.1.1"):
+        raise ValueError(f"protocol must be 5 or 3.1.1 in {url!r}")
     return MqttTarget(
         embedded=False,
         host=parts.hostname,
@@ -64,6 +70,7 @@ def parse_mqtt_url(url: str) -> MqttTarget:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
+        protocol_v5=protocol == "5",
     )
 
 

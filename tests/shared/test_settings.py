@@ -37,6 +37,7 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("embedded", "embedded"),
         ("mqtt://localhost:1884", "localhost:1884"),
         ("mqtts://h", "h:8883"),
+        ("mqtt://h:1?protocol=3.1.1", "h:1"),
     ],
 )
 def test_mqtt_urls(url: str, expected: str) -> None:
