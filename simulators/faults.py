@@ -156,19 +156,20 @@ class MessageFaults:
         self.log = log
         self.rng = {name: rng_for(seed, "fault", name) for name in MESSAGE_FAULTS}
 
-    def apply(self, messages: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def apply(self, messages: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+        """Apply to (send time, topic, payload) triples in send order; returns the new list."""
         faults = self.faults
         if faults.malformed.enabled and messages:
             rng = self.rng["malformed"]
             for i in np.flatnonzero(rng.random(len(messages)) < faults.malformed.rate).tolist():
-                topic, payload = messages[i]
-                messages[i] = (topic, self._malform(payload, rng))
+                sent, topic, payload = messages[i]
+                messages[i] = (sent, topic, self._malform(payload, rng))
                 self.log.counts["malformed"] += 1
         if faults.duplicates.enabled and messages:
             rng = self.rng["duplicates"]
             hits = set(np.flatnonzero(rng.random(len(messages)) < faults.duplicates.rate).tolist())
             if hits:
-                doubled: list[tuple[str, str]] = []
+                doubled: list[tuple[int, str, str]] = []
                 for i, message in enumerate(messages):
                     doubled.append(message)
                     if i in hits:

@@ -136,10 +136,11 @@ def _counter_fields(
             (series.totals["in"][rows] + series.totals["out"][rows]) % wrap
         ).tolist()
     if any(name.startswith("total_") for name in mapping.fields):
-        inward = np.diff(series.totals["in"], prepend=series.totals["in"][:1])[rows]
-        outward = np.diff(series.totals["out"], prepend=series.totals["out"][:1])[rows]
-        result["period_in"] = inward.tolist()
-        result["period_out"] = outward.tolist()
+        before = slice(max((rows.start or 0) - 1, 0), rows.stop)
+        for direction in ("in", "out"):
+            totals = series.totals[direction][before]
+            period = np.diff(totals, prepend=totals[:1])
+            result[f"period_{direction}"] = period[len(period) - len(total_in) :].tolist()
     return result
 
 
@@ -160,8 +161,11 @@ class Encoder:
         last = np.minimum(np.arange(self.batch, len(series) + self.batch, self.batch), len(series))
         return series.sent_s[last[: -(-len(series) // self.batch)] - 1]
 
-    def encode(self, series: SensorSeries, first: int, last: int) -> tuple[np.ndarray, list[str]]:
-        """(send times, payloads) of messages first..last-1 (indices into message_times)."""
+    def encode(
+        self, series: SensorSeries, first: int, last: int, times: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[str]]:
+        """(send times, payloads) of messages first..last-1 (indices into `times`, the
+        sensor's message_times, computed here when not given)."""
         rows = slice(first * self.batch, min(last * self.batch, len(series)))
         if self.format == "native":
             payloads = self._native(series, rows)
@@ -171,7 +175,7 @@ class Encoder:
             payloads = self._chirpstack(series, rows)
         else:
             payloads = self._tts(series, rows)
-        sent = self.message_times(series)[first:last]
+        sent = (self.message_times(series) if times is None else times)[first:last]
         if len(payloads) != len(sent):  # native: one message per kind and report
             sent = np.repeat(sent, len(payloads) // max(len(sent), 1))
         return sent, payloads

@@ -51,11 +51,15 @@ from simulators.weather import StationWeather, generate_weather, read_smhi, writ
 
 @dataclass(frozen=True)
 class Chunk:
-    """The messages of one local day, in send order: (topic, payload JSON text) pairs."""
+    """The messages of one local day in send order: (send time epoch s, topic, payload JSON)."""
 
     day: date
-    messages: list[tuple[str, str]]
+    timed: list[tuple[int, str, str]]
     readings: int
+
+    @property
+    def messages(self) -> list[tuple[str, str]]:
+        return [(topic, payload) for _, topic, payload in self.timed]
 
 
 class Simulation:
@@ -200,7 +204,7 @@ class Simulation:
                 first, last = np.searchsorted(times[index], [lo_s, hi_s])
                 if last <= first:
                     continue
-                sent, texts = enc.encode(series, int(first), int(last))
+                sent, texts = enc.encode(series, int(first), int(last), times[index])
                 readings += enc.readings_in(series, int(first), int(last))
                 sent_parts.append(sent)
                 order_parts.append(np.full(len(texts), index, dtype=np.int32))
@@ -212,13 +216,14 @@ class Simulation:
             sent_all = np.concatenate(sent_parts)
             who = np.concatenate(order_parts)
             order = np.lexsort((np.arange(len(payloads)), who, sent_all))
-            messages = [(topics[i], payloads[i]) for i in order.tolist()]
+            sent_list = sent_all.tolist()
+            messages = [(sent_list[i], topics[i], payloads[i]) for i in order.tolist()]
             yield Chunk(day, message_faults.apply(messages), readings)
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
         """Every message as (topic, payload bytes), in send order."""
         for chunk in self.chunks():
-            for topic, payload in chunk.messages:
+            for _, topic, payload in chunk.timed:
                 yield topic, payload.encode()
 
     def write_jsonl(
@@ -232,10 +237,10 @@ class Simulation:
             out.write(
                 "".join(
                     f'{{"topic":"{topic}","payload":{encode_basestring(payload)}}}\n'
-                    for topic, payload in chunk.messages
+                    for _, topic, payload in chunk.timed
                 )
             )
-            messages += len(chunk.messages)
+            messages += len(chunk.timed)
             readings += chunk.readings
             if on_chunk is not None:
                 on_chunk(chunk)
