@@ -9,7 +9,8 @@ Reading faults change a sensor's reports before encoding:
 - clock_skew: the sensor's clock is off by skew_s seconds (its timestamps, not its timing);
 - dead_battery: the battery runs down over a day, then the sensor falls silent.
 Message faults change the stream:
-- duplicates: a message is delivered twice; out_of_order: a message arrives after later ones;
+- duplicates: a message is delivered twice; out_of_order: a message arrives up to max_delay_s
+  late, after messages sent later;
 - malformed: the payload is truncated, not JSON, empty, or (native) has a non-number value.
 
 Every fault draws from its own random stream (simulators.scenario.rng_for), so switching one on
@@ -76,6 +77,8 @@ def apply_reading_faults(
             s = candidates[index]
             rng = rng_for(seed, "fault", "drift", s.sensor_id)
             sign = 1.0 if rng.random() < 0.5 else -1.0
+            if faults.drift.direction != "random":
+                sign = 1.0 if faults.drift.direction == "up" else -1.0
             days = (s.sent_s - start_s) / 86400.0
             drifted = np.clip(s.values[s.kind] + sign * faults.drift.per_day * days, 0.0, 100.0)
             s.values[s.kind] = quantise(drifted, 0.1)
@@ -180,13 +183,28 @@ class MessageFaults:
             rng = self.rng["out_of_order"]
             cfg = faults.out_of_order
             late = np.flatnonzero(rng.random(len(messages)) < cfg.rate)
-            delays = rng.integers(1, cfg.max_delay + 1, len(late))
-            # Later positions first, so earlier moves do not shift the ones still to make.
-            for i, delay in sorted(zip(late.tolist(), delays.tolist(), strict=True), reverse=True):
-                target = min(i + delay, len(messages) - 1)
-                if target > i:
-                    messages.insert(target, messages.pop(i))
-                    self.log.counts["out_of_order"] += 1
+            delays = rng.integers(1, cfg.max_delay_s + 1, len(late))
+            sent_at = np.array([m[0] for m in messages], dtype=np.int64)
+            # Where each late message lands: after the last one sent before it is delivered.
+            lands = np.searchsorted(sent_at, sent_at[late] + delays, side="right")
+            moves = {
+                int(i): int(k)
+                for i, k in zip(late.tolist(), lands.tolist(), strict=True)
+                if k > i + 1
+            }
+            if moves:
+                slots: dict[int, list[tuple[int, str, str]]] = {}
+                for i, k in moves.items():
+                    slots.setdefault(k, []).append(messages[i])
+                reordered: list[tuple[int, str, str]] = []
+                for i, message in enumerate(messages):
+                    reordered.extend(slots.pop(i, []))
+                    if i not in moves:
+                        reordered.append(message)
+                for rest in sorted(slots):
+                    reordered.extend(slots[rest])
+                messages = reordered
+                self.log.counts["out_of_order"] += len(moves)
         return messages
 
     @staticmethod

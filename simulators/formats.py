@@ -227,7 +227,7 @@ class Encoder:
                         head = ""
                     else:
                         head = f'"t":{ts[i] - base},'
-                    records.append(f'{{{head}"n":"{kind}"{units[k]},"v":{numbers[k][i - start]}}}')
+                    records.append(f'{{{head}"n":"{kind}"{units[k]},"v":{numbers[k][i]}}}')
             payloads.append("[" + ",".join(records) + "]")
         return payloads
 

@@ -149,9 +149,11 @@ class Stuck(SensorFault):
 
 
 class Drift(SensorFault):
-    """The reading drifts away from the truth by `per_day` units per day."""
+    """The reading drifts away from the truth by `per_day` units per day, up or down (random
+    per sensor unless `direction` says)."""
 
-    per_day: float = Field(default=0.5)
+    per_day: float = Field(default=0.5, ge=0)
+    direction: Literal["random", "up", "down"] = "random"
 
 
 class ClockSkew(SensorFault):
@@ -167,11 +169,12 @@ class DeadBattery(SensorFault):
 
 
 class OutOfOrder(_Model):
-    """A share `rate` of messages is delivered late, after up to `max_delay` later messages."""
+    """A share `rate` of messages is delivered late: up to `max_delay_s` seconds after it was
+    sent, behind messages sent later (the same sensor's next reports among them)."""
 
     enabled: bool = False
     rate: float = Field(default=0.002, ge=0, le=1)
-    max_delay: int = Field(default=50, ge=1)
+    max_delay_s: int = Field(default=1800, ge=1)
 
 
 class Faults(_Model):
