@@ -157,3 +157,76 @@ def run(
     typer.echo("faults: " + (", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "none"))
     for path in written:
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def verify(
+    sensor: Annotated[
+        list[str] | None, typer.Option("--sensor", help="Sensor id (repeatable).")
+    ] = None,
+    school: Annotated[str | None, typer.Option(help="Every sensor of this school.")] = None,
+    count: Annotated[int, typer.Option(min=1, max=1000, help="Reports per sensor.")] = 5,
+    max_latency: Annotated[
+        float, typer.Option(help="Fail when the p95 latency exceeds this (seconds).")
+    ] = 5.0,
+    timeout: Annotated[float, typer.Option(help="Wait at most this long (seconds).")] = 30.0,
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="Broker URL (default FLOORWATCH_MQTT_URL).")
+    ] = None,
+    store_url: Annotated[
+        str | None, typer.Option(help="Store URL (default FLOORWATCH_STORE_URL).")
+    ] = None,
+    registry_path: Annotated[
+        Path | None, typer.Option("--registry", help="Registry file or folder; default the pilot.")
+    ] = None,
+    client_id: Annotated[str, typer.Option(help="MQTT client id.")] = "floorwatch-verify",
+) -> None:
+    """Commissioning check: publish a burst for the sensors through the broker and wait until
+    the collector has stored it. Exits non-zero when anything is lost, quarantined or slow.
+
+    Example: floorwatch simulate verify --school yst-ostra --max-latency 2
+    """
+    from floorwatch.store import open_store
+    from simulators.verify import choose_sensors, run_verify
+
+    settings = load_settings(mqtt_url=mqtt_url, store_url=store_url, registry=registry_path)
+    registry = load_registry(settings.registry)
+    sensor_ids = choose_sensors(registry, sensor or [], school)
+    store = open_store(settings.store, sensor_tags=registry.sensor_tags)
+    try:
+        with err.status(f"publishing {count} reports for {len(sensor_ids)} sensors...") as status:
+
+            def progress(stored: int, expected: int) -> None:
+                status.update(f"waiting for the store: {stored}/{expected} readings")
+
+            result = run_verify(
+                registry,
+                settings.mqtt,
+                store,
+                sensor_ids,
+                count=count,
+                timeout_s=timeout,
+                client_id=client_id,
+                on_progress=progress,
+            )
+    finally:
+        store.close()
+    p50, p95 = result.percentile(50), result.percentile(95)
+    latency = (
+        f"latency p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        if p50 is not None and p95 is not None
+        else "latency n/a"
+    )
+    typer.echo(
+        f"sensors {len(sensor_ids)}: sent {result.sent}, stored {result.stored}, "
+        f"quarantined {result.quarantined}, lost {result.lost}; {latency}"
+    )
+    for sensor_id, kind, ms in result.missing[:20]:
+        typer.echo(f"missing: {sensor_id} {kind} at {ms}")
+    if not result.ok(max_latency):
+        verdict = "FAILED" if result.lost or result.quarantined else "TOO SLOW"
+        typer.echo(f"{verdict}: limit p95 <= {max_latency} s, nothing lost or quarantined")
+        # SystemExit, not typer.Exit: the root CLI runs click with standalone_mode=False, where
+        # an Exit's code is returned and dropped.
+        raise SystemExit(1)
+    typer.echo("OK")
