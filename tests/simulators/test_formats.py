@@ -130,3 +130,27 @@ def test_batches_carry_the_same_readings(registry: Registry, scenario: Scenario)
             kinds["senml"] += 1
             assert "bt" in document[0] and all("t" in r and "bt" not in r for r in document[1:])
     assert kinds["native"] and kinds["senml"]
+
+
+def test_people_counter_totals_wrap_at_counter_max(registry: Registry, scenario: Scenario) -> None:
+    from simulators.formats import Encoder
+    from simulators.sensors import SensorSeries
+
+    place = registry.sensors["yst-ostra-main-entry-footfall"]
+    counts = np.array([5.0, 40.0, 30.0, 7.0])
+    series = SensorSeries(
+        place=place,
+        sent_s=np.arange(4, dtype=np.int64) * 300 + 1_790_000_000,
+        ts_s=np.arange(4, dtype=np.int64) * 300 + 1_790_000_000,
+        seq=np.arange(4, dtype=np.int64),
+        values={"footfall": counts, "battery": np.full(4, 80.0)},
+    )
+    series.totals = {
+        "in": 65_500 + np.cumsum([3, 20, 15, 4]),
+        "out": 100 + np.cumsum([2, 20, 15, 3]),
+    }
+    _, payloads = Encoder(place, scenario).encode(series, 0, 4)
+    objects = [json.loads(p)["object"] for p in payloads]
+    assert [o["total_in"] for o in objects] == [65_503, 65_523, 2, 6]
+    assert [o["period_in"] + o["period_out"] for o in objects[1:]] == [40, 30, 7]
+    assert all(o["battery"] == 80 for o in objects)

@@ -118,3 +118,12 @@ def test_no_footfall_at_night_weekends_or_school_breaks(
 def entrance_share(registry: Registry, scenario: Scenario, entrance_id: str) -> float:
     _, school = registry.entrance(entrance_id)
     return entrance_shares(school, scenario)[entrance_id]
+
+
+def test_days_follow_local_time_across_the_dst_change() -> None:
+    from simulators.timegrid import Span
+
+    span = Span(date(2026, 10, 24), 3)  # clocks go back on 25 October 2026
+    assert list(np.diff(span.day_starts)) == [1440, 1500, 1440]
+    assert all(span.minute_of_day[int(i)] == 0 for i in span.day_starts[:-1])
+    assert span.minute_of_day[int(span.day_starts[1]) + 8 * 60 + 60] == 8 * 60  # 08:00 local

@@ -97,3 +97,19 @@ def test_smhi_round_trip(tmp_path: Path) -> None:
 def test_missing_weather_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no weather file"):
         read_smhi(tmp_path, STATION, 0, 24)
+
+
+def test_weather_files_replay_exactly_what_the_entrances_saw(tmp_path: Path) -> None:
+    from floorwatch.registry import load_registry
+    from simulators import load_scenario, simulate
+
+    registry = load_registry()
+    scenario = load_scenario().without_faults()
+    first = simulate(registry, scenario, date(2026, 11, 2), 2, seed=4)
+    first.write_weather(tmp_path)
+    replay = simulate(
+        registry, scenario.model_copy(update={"weather_dir": tmp_path}), date(2026, 11, 2), 2, 4
+    )
+    for station, frame in first.weather.items():
+        assert frame.equals(replay.weather[station])
+    assert first.truth.equals(replay.truth)
