@@ -164,7 +164,9 @@ def verify(
     sensor: Annotated[
         list[str] | None, typer.Option("--sensor", help="Sensor id (repeatable).")
     ] = None,
-    school: Annotated[str | None, typer.Option(help="Every sensor of this school.")] = None,
+    school: Annotated[
+        list[str] | None, typer.Option("--school", help="Every sensor of a school (repeatable).")
+    ] = None,
     count: Annotated[int, typer.Option(min=1, max=1000, help="Reports per sensor.")] = 5,
     max_latency: Annotated[
         float, typer.Option(help="Fail when the p95 latency exceeds this (seconds).")
@@ -191,7 +193,7 @@ def verify(
 
     settings = load_settings(mqtt_url=mqtt_url, store_url=store_url, registry=registry_path)
     registry = load_registry(settings.registry)
-    sensor_ids = choose_sensors(registry, sensor or [], school)
+    sensor_ids = choose_sensors(registry, sensor or [], school or [])
     store = open_store(settings.store, sensor_tags=registry.sensor_tags)
     try:
         with err.status(f"publishing {count} reports for {len(sensor_ids)} sensors...") as status:

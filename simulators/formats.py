@@ -186,8 +186,14 @@ class Encoder:
         return max(rows, 0) * len(series.values)
 
     # --- native -----------------------------------------------------------------------------
+    def _stamps(self, series: SensorSeries, rows: slice) -> list[str]:
+        """Epoch seconds as JSON numbers, with the series' millisecond tag if it has one."""
+        if series.tag_ms:
+            return [f"{t}.{series.tag_ms:03d}" for t in series.ts_s[rows].tolist()]
+        return [str(t) for t in series.ts_s[rows].tolist()]
+
     def _native(self, series: SensorSeries, rows: slice) -> list[str]:
-        ts = series.ts_s[rows].tolist()
+        ts = self._stamps(series, rows)
         seq = series.seq[rows].tolist()
         per_kind = []
         for kind, values in series.values.items():
@@ -212,6 +218,7 @@ class Encoder:
     # --- SenML ------------------------------------------------------------------------------
     def _senml(self, series: SensorSeries, rows: slice) -> list[str]:
         ts = series.ts_s[rows].tolist()
+        stamps = self._stamps(series, rows)
         kinds = list(series.values)
         numbers = [_numbers(series.values[k][rows], k in INTEGER_KINDS) for k in kinds]
         units = [f',"u":"{SENML_UNITS[k]}"' if k in SENML_UNITS else "" for k in kinds]  # type: ignore[index]
@@ -222,7 +229,7 @@ class Encoder:
             for i in range(start, min(start + self.batch, len(ts))):
                 for k, kind in enumerate(kinds):
                     if i == start and k == 0:
-                        head = f'"bt":{base},'
+                        head = f'"bt":{stamps[i]},'
                     elif i == start:
                         head = ""
                     else:
@@ -248,6 +255,8 @@ class Encoder:
         fields = lorawan_fields(place, series, rows)
         names = list(fields)
         times = rfc3339(series.ts_s[rows])
+        if series.tag_ms:
+            times = [f"{t[:-1]}.{series.tag_ms:03d}Z" for t in times]
         seq = series.seq[rows].tolist()
         rssi, snr = link_quality(self._id_hash, series.seq[rows])
         app = self.scenario.formats.chirpstack_application
@@ -303,7 +312,7 @@ class Encoder:
         app = encode_basestring(formats.tts_application)
         dev_addr = f"{self._id_hash & 0x01FFFFFF:08X}"
         # The network server stamps the uplink a fraction of a second after the device sent it.
-        fraction_ms = 100 + self._id_hash % 800
+        fraction_ms = self._tts_fraction_ms(series)
         payloads = []
         for i in range(len(seq)):
             decoded = ",".join(f'"{name}":{fields[name][i]}' for name in names)
@@ -331,5 +340,8 @@ class Encoder:
         """The reading time the collector will store for report `index` (ms since epoch)."""
         base = int(series.ts_s[index]) * 1000
         if self.format == "tts":
-            return base + 100 + self._id_hash % 800
-        return base
+            return base + self._tts_fraction_ms(series)
+        return base + series.tag_ms
+
+    def _tts_fraction_ms(self, series: SensorSeries) -> int:
+        return series.tag_ms or 100 + self._id_hash % 800

@@ -27,7 +27,8 @@ class SensorSeries:
 
     sent_s: when the report really left the sensor (epoch s, orders the stream); ts_s: the time
     the sensor writes into it (differs under clock skew); seq: the report counter (gaps show
-    lost reports); values: kind -> value per report, the sensor's own kind first.
+    lost reports); values: kind -> value per report, the sensor's own kind first; totals: running
+    in/out counts of a people counter (freeze_totals).
     """
 
     place: SensorPlace
@@ -36,6 +37,7 @@ class SensorSeries:
     seq: np.ndarray
     values: dict[str, np.ndarray]
     totals: dict[str, np.ndarray] = field(default_factory=dict)
+    tag_ms: int = 0  # milliseconds added to every timestamp (marks a commissioning burst)
 
     @property
     def sensor_id(self) -> str:

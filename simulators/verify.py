@@ -1,6 +1,7 @@
 """Commissioning check: a tagged burst through the real broker, watched arriving in the store.
 
-For each chosen sensor, `count` reports with current timestamps (one second apart, ending now)
+For each chosen sensor, `count` reports with current timestamps (one second apart, ending now,
+each with the same random millisecond part: the burst's tag)
 are encoded in the sensor's own wire format (native, SenML, ChirpStack or TTS, as the simulator
 sends them) and published with QoS 1. The store is then polled until every expected reading is
 there or the time is up. A people counter's first uplink only sets its running total (the
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
 
 from floorwatch.errors import InvalidRequest, NotFound
 from floorwatch.readings import Kind
@@ -62,13 +64,13 @@ class VerifyResult:
         return self.lost == 0 and self.quarantined == 0 and p95 is not None and p95 <= max_latency_s
 
 
-def choose_sensors(registry: Registry, sensor_ids: list[str], school: str | None) -> list[str]:
-    """The sensors named, or all of a school's; at least one."""
+def choose_sensors(registry: Registry, sensor_ids: list[str], schools: list[str]) -> list[str]:
+    """The sensors named and all sensors of the schools named; at least one."""
     chosen = list(sensor_ids)
     for sensor_id in chosen:
         if sensor_id not in registry.sensors:
             raise NotFound(f"no sensor {sensor_id!r} in the registry")
-    if school is not None:
+    for school in schools:
         if school not in registry.schools:
             raise NotFound(f"no school {school!r} in the registry")
         chosen += [s for s, p in registry.sensors.items() if p.school.id == school]
@@ -86,10 +88,16 @@ class BurstMessage:
 
 
 def burst(
-    registry: Registry, sensor_ids: list[str], count: int, now_s: int, scenario: Scenario
+    registry: Registry,
+    sensor_ids: list[str],
+    count: int,
+    now_s: int,
+    scenario: Scenario,
+    tag_ms: int = 0,
 ) -> tuple[list[BurstMessage], dict[tuple[str, str, int], tuple[str, int]], set[str]]:
     """A burst ending at now_s: its messages, the readings expected ((sensor, kind, ms) ->
-    (sensor, report index)) and the topics used."""
+    (sensor, report index)) and the topics used. Every timestamp carries `tag_ms`
+    milliseconds, so two bursts never share a reading's identity."""
     messages: list[BurstMessage] = []
     expected: dict[tuple[str, str, int], tuple[str, int]] = {}
     topics: set[str] = set()
@@ -110,6 +118,7 @@ def burst(
             ts_s=times,
             seq=np.arange(count, dtype=np.int64) + 1,
             values=values,
+            tag_ms=tag_ms,
         )
         series.freeze_totals(now_s)
         encoder = Encoder(place, single)
@@ -147,7 +156,10 @@ def run_verify(
     """Publish a burst and watch the store (module docstring)."""
     scenario = scenario or load_scenario()
     began_ms = int(time.time() * 1000)
-    messages, expected, topics = burst(registry, sensor_ids, count, int(time.time()), scenario)
+    tag_ms = 1 + int(time.time_ns() // 1000) % 999
+    messages, expected, topics = burst(
+        registry, sensor_ids, count, int(time.time()) - 1, scenario, tag_ms
+    )
     published_at: dict[tuple[str, int], float] = {}
     with Publisher(mqtt, client_id, window=100) as publisher:
         for message in messages:
@@ -162,7 +174,9 @@ def run_verify(
         frame = store.read_readings(start, end, sensor_ids=sensor_ids)
         now = time.monotonic()
         if len(frame):
-            stamps = (frame["time"].astype("int64") // 1_000_000).tolist()
+            # Whatever the datetime resolution the store returns (pandas 3 may use us).
+            epoch = pd.Timestamp(0, tz="UTC")
+            stamps = ((frame["time"] - epoch) // pd.Timedelta(milliseconds=1)).tolist()
             for sensor, kind, ms in zip(frame["sensor_id"], frame["kind"], stamps, strict=True):
                 key = (str(sensor), str(kind), int(ms))
                 if key in expected and key not in seen:
