@@ -8,14 +8,15 @@ import sys
 import threading
 import time
 from datetime import date
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from typer.testing import CliRunner
 
 from floorwatch.registry import Registry
 from floorwatch.settings import parse_mqtt_url
 from simulators import Scenario, simulate
+from simulators.cli import app
 from simulators.publish import Pace, Pacer, Publisher
 from tests.services import COLLECTOR_USER, SIMULATOR_USER, TEST_PASSWORD, Mosquitto
 
@@ -68,15 +69,12 @@ def test_publisher_delivers_every_message_of_every_format(
     assert sorted(listener.received) == sorted(messages)
 
 
-def test_cli_publishes_a_day_paced(mosquitto: Mosquitto, tmp_path: Path) -> None:
+def test_cli_publishes_a_day_paced(mosquitto: Mosquitto) -> None:
     listener = Listener(mosquitto)
     try:
-        done = subprocess.run(
+        result = CliRunner().invoke(
+            app,
             [
-                sys.executable,
-                "-m",
-                "floorwatch",
-                "simulate",
                 "--start",
                 "2026-10-09",
                 "--days",
@@ -89,18 +87,16 @@ def test_cli_publishes_a_day_paced(mosquitto: Mosquitto, tmp_path: Path) -> None
                 "--mqtt-url",
                 mosquitto.url_for(SIMULATOR_USER),
             ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+            catch_exceptions=False,
         )
-        assert done.returncode == 0, done.stderr
-        messages = int(done.stdout.split(" messages")[0].split()[-1].replace(",", ""))
+        assert result.exit_code == 0, result.output
+        summary = next(line for line in result.output.splitlines() if line.startswith("simulated"))
+        messages = int(summary.split(" messages")[0].split()[-1].replace(",", ""))
         listener.wait_for(messages)
     finally:
         listener.close()
     assert len(listener.received) == messages > 0
-    assert "readings/s" in done.stdout and "faults: none" in done.stdout
+    assert "readings/s" in summary and "faults: none" in result.output
 
 
 def test_pace() -> None:
@@ -114,7 +110,7 @@ def test_pace() -> None:
     assert 0.15 < time.monotonic() - began < 1.0
 
 
-def test_verify_reports_loss_without_a_collector(mosquitto: Mosquitto, store_url: str) -> None:
+def test_verify_reports_loss_without_a_collector(mosquitto: Mosquitto, sqlite_url: str) -> None:
     done = subprocess.run(
         [
             sys.executable,
@@ -133,7 +129,7 @@ def test_verify_reports_loss_without_a_collector(mosquitto: Mosquitto, store_url
             "--mqtt-url",
             mosquitto.url_for(SIMULATOR_USER),
             "--store-url",
-            store_url,
+            sqlite_url,
         ],
         capture_output=True,
         text=True,
