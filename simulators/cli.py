@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -80,6 +81,9 @@ def run(
         int | None, typer.Option(min=1, max=1000, help="Readings per native/SenML message.")
     ] = None,
     window: Annotated[int, typer.Option(min=1, help="MQTT messages in flight at most.")] = 100,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes encoding days for --out.")
+    ] = min(2, os.cpu_count() or 1),
     client_id: Annotated[str, typer.Option(help="MQTT client id.")] = "floorwatch-simulator",
 ) -> None:
     """Generate readings for every sensor of the registry, to a file or over MQTT.
@@ -127,7 +131,7 @@ def run(
 
         if out is not None:
             with open(out, "w", encoding="utf-8", newline="\n") as handle:
-                messages, readings = sim.write_jsonl(handle, on_chunk=advance)
+                messages, readings = sim.write_jsonl(handle, on_chunk=advance, workers=workers)
         else:
             pacer = Pacer(pace)
             with Publisher(settings.mqtt, client_id, window=window) as publisher:

@@ -152,16 +152,21 @@ def apply_reading_faults(
 
 
 class MessageFaults:
-    """The stream faults, applied chunk by chunk with random streams that persist across chunks."""
+    """The stream faults, applied chunk by chunk (a local day), each chunk with its own random
+    streams, so chunks can be made in any order or in parallel with the same result."""
 
     def __init__(self, faults: Faults, seed: int, log: FaultLog):
         self.faults = faults
+        self.seed = seed
         self.log = log
-        self.rng = {name: rng_for(seed, "fault", name) for name in MESSAGE_FAULTS}
+        self.rng: dict[str, np.random.Generator] = {}
 
-    def apply(self, messages: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    def apply(
+        self, messages: list[tuple[int, str, str]], chunk: int = 0
+    ) -> list[tuple[int, str, str]]:
         """Apply to (send time, topic, payload) triples in send order; returns the new list."""
         faults = self.faults
+        self.rng = {name: rng_for(self.seed, "fault", name, chunk) for name in MESSAGE_FAULTS}
         if faults.malformed.enabled and messages:
             rng = self.rng["malformed"]
             for i in np.flatnonzero(rng.random(len(messages)) < faults.malformed.rate).tolist():

@@ -23,10 +23,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import multiprocessing
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import IO, Any
 
@@ -190,35 +193,44 @@ class Simulation:
         """Readings in the stream before message faults (duplicates, malformed) change it."""
         return sum(s.readings for s in self.series)
 
-    def chunks(self) -> Iterator[Chunk]:
-        """The message stream, one local day at a time, in send order (ties: registry order)."""
+    @cached_property
+    def _message_times(self) -> list[np.ndarray]:
+        return [enc.message_times(s) for enc, s in zip(self.encoders, self.series, strict=True)]
+
+    def chunk(self, d: int) -> Chunk:
+        """The messages of local day d of the span, in send order (ties: registry order), with
+        the message faults of that day (their counts go to `fault_log`)."""
         span = self.span
-        message_faults = MessageFaults(self.scenario.faults, self.seed, self.fault_log)
-        times = [enc.message_times(s) for enc, s in zip(self.encoders, self.series, strict=True)]
-        for d, day in enumerate(span.dates):
-            lo_s = span.start_s + 60 * int(span.day_starts[d])
-            hi_s = span.start_s + 60 * int(span.day_starts[d + 1])
-            sent_parts, order_parts, payloads, topics = [], [], [], []
-            readings = 0
-            for index, (enc, series) in enumerate(zip(self.encoders, self.series, strict=True)):
-                first, last = np.searchsorted(times[index], [lo_s, hi_s])
-                if last <= first:
-                    continue
-                sent, texts = enc.encode(series, int(first), int(last), times[index])
-                readings += enc.readings_in(series, int(first), int(last))
-                sent_parts.append(sent)
-                order_parts.append(np.full(len(texts), index, dtype=np.int32))
-                payloads.extend(texts)
-                topics.extend([enc.topic] * len(texts))
-            if not payloads:
-                yield Chunk(day, [], 0)
+        times = self._message_times
+        lo_s = span.start_s + 60 * int(span.day_starts[d])
+        hi_s = span.start_s + 60 * int(span.day_starts[d + 1])
+        sent_parts, order_parts, payloads, topics = [], [], [], []
+        readings = 0
+        for index, (enc, series) in enumerate(zip(self.encoders, self.series, strict=True)):
+            first, last = np.searchsorted(times[index], [lo_s, hi_s])
+            if last <= first:
                 continue
-            sent_all = np.concatenate(sent_parts)
-            who = np.concatenate(order_parts)
-            order = np.lexsort((np.arange(len(payloads)), who, sent_all))
-            sent_list = sent_all.tolist()
-            messages = [(sent_list[i], topics[i], payloads[i]) for i in order.tolist()]
-            yield Chunk(day, message_faults.apply(messages), readings)
+            sent, texts = enc.encode(series, int(first), int(last), times[index])
+            readings += enc.readings_in(series, int(first), int(last))
+            sent_parts.append(sent)
+            order_parts.append(np.full(len(texts), index, dtype=np.int32))
+            payloads.extend(texts)
+            topics.extend([enc.topic] * len(texts))
+        day = span.dates[d]
+        if not payloads:
+            return Chunk(day, [], 0)
+        sent_all = np.concatenate(sent_parts)
+        who = np.concatenate(order_parts)
+        order = np.lexsort((np.arange(len(payloads)), who, sent_all))
+        sent_list = sent_all.tolist()
+        messages = [(sent_list[i], topics[i], payloads[i]) for i in order.tolist()]
+        faults = MessageFaults(self.scenario.faults, self.seed, self.fault_log)
+        return Chunk(day, faults.apply(messages, d), readings)
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The message stream, one local day at a time, in send order."""
+        for d in range(self.span.days):
+            yield self.chunk(d)
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
         """Every message as (topic, payload bytes), in send order."""
@@ -227,19 +239,33 @@ class Simulation:
                 yield topic, payload.encode()
 
     def write_jsonl(
-        self, out: IO[str], on_chunk: Callable[[Chunk], None] | None = None
+        self,
+        out: IO[str],
+        on_chunk: Callable[[Chunk], None] | None = None,
+        workers: int = 1,
     ) -> tuple[int, int]:
-        """Write `{"topic": ..., "payload": "<JSON text>"}` lines; return (messages, readings)."""
-        from json.encoder import encode_basestring
+        """Write `{"topic": ..., "payload": "<JSON text>"}` lines; return (messages, readings).
 
+        With `workers` > 1, days are encoded in forked worker processes (the same bytes, in the
+        same order); `on_chunk` then gets chunks without their messages (counts only).
+        """
         messages = readings = 0
+        if workers > 1 and self.span.days > 1:
+            global _FORKED
+            _FORKED = self
+            context = multiprocessing.get_context("fork")
+            with context.Pool(workers) as pool:
+                for text, chunk, counts in pool.imap(_jsonl_day, range(self.span.days)):
+                    out.write(text)
+                    self.fault_log.counts.update(counts)
+                    messages += len(chunk.timed) if chunk.timed else text.count("\n")
+                    readings += chunk.readings
+                    if on_chunk is not None:
+                        on_chunk(chunk)
+            _FORKED = None
+            return messages, readings
         for chunk in self.chunks():
-            out.write(
-                "".join(
-                    f'{{"topic":"{topic}","payload":{encode_basestring(payload)}}}\n'
-                    for _, topic, payload in chunk.timed
-                )
-            )
+            out.write(_jsonl(chunk))
             messages += len(chunk.timed)
             readings += chunk.readings
             if on_chunk is not None:
@@ -338,6 +364,26 @@ class Simulation:
         for weather in self.station_weather.values():
             paths.extend(write_smhi(weather, directory))
         return paths
+
+
+_FORKED: Simulation | None = None  # the simulation forked workers encode (write_jsonl)
+
+
+def _jsonl(chunk: Chunk) -> str:
+    return "".join(
+        f'{{"topic":"{topic}","payload":{encode_basestring(payload)}}}\n'
+        for _, topic, payload in chunk.timed
+    )
+
+
+def _jsonl_day(d: int) -> tuple[str, Chunk, Counter[str]]:
+    """In a forked worker: day d as JSON lines, its chunk (counts only) and its fault counts."""
+    sim = _FORKED
+    assert sim is not None
+    before = Counter(sim.fault_log.counts)
+    chunk = sim.chunk(d)
+    counts = sim.fault_log.counts - before
+    return _jsonl(chunk), Chunk(chunk.day, [], chunk.readings), counts
 
 
 def truth_sidecar(path: Path) -> Path:

@@ -28,6 +28,18 @@ def test_same_seed_same_bytes_other_seed_other_bytes(registry: Registry) -> None
     assert first.count(b"\n") > 40_000
 
 
+def test_parallel_encoding_gives_the_same_bytes(registry: Registry) -> None:
+    sim = simulate(registry, load_scenario(), WEEK, 3, seed=5)
+    one, two = io.StringIO(), io.StringIO()
+    counts_one = sim.write_jsonl(one)
+    faults_one = dict(sim.fault_log.counts)
+    again = simulate(registry, load_scenario(), WEEK, 3, seed=5)
+    counts_two = again.write_jsonl(two, workers=2)
+    assert one.getvalue() == two.getvalue()
+    assert counts_one == counts_two
+    assert dict(again.fault_log.counts) == faults_one
+
+
 def test_truth_and_weather_files_are_reproducible(registry: Registry, tmp_path: Path) -> None:
     scenario = load_scenario()
     runs = []
