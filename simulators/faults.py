@@ -162,53 +162,50 @@ class MessageFaults:
         self.rng: dict[str, np.random.Generator] = {}
 
     def apply(
-        self, messages: list[tuple[int, str, str]], chunk: int = 0
+        self,
+        messages: list[tuple[int, str, str]],
+        chunk: int = 0,
+        sent: np.ndarray | None = None,
     ) -> list[tuple[int, str, str]]:
-        """Apply to (send time, topic, payload) triples in send order; returns the new list."""
+        """Apply to (send time, topic, payload) triples in send order; returns the new list.
+        `sent`: the send times as an array, if the caller has them (saves gathering them)."""
+        if sent is None:
+            sent = np.fromiter((m[0] for m in messages), dtype=np.int64, count=len(messages))
         faults = self.faults
         self.rng = {name: rng_for(self.seed, "fault", name, chunk) for name in MESSAGE_FAULTS}
         if faults.malformed.enabled and messages:
             rng = self.rng["malformed"]
             for i in np.flatnonzero(rng.random(len(messages)) < faults.malformed.rate).tolist():
-                sent, topic, payload = messages[i]
-                messages[i] = (sent, topic, self._malform(payload, rng))
+                at, topic, payload = messages[i]
+                messages[i] = (at, topic, self._malform(payload, rng))
                 self.log.counts["malformed"] += 1
         if faults.duplicates.enabled and messages:
             rng = self.rng["duplicates"]
-            hits = set(np.flatnonzero(rng.random(len(messages)) < faults.duplicates.rate).tolist())
+            hits = np.flatnonzero(rng.random(len(messages)) < faults.duplicates.rate).tolist()
+            for i in sorted(hits, reverse=True):  # from the end, so indices stay valid
+                messages.insert(i + 1, messages[i])
             if hits:
-                doubled: list[tuple[int, str, str]] = []
-                for i, message in enumerate(messages):
-                    doubled.append(message)
-                    if i in hits:
-                        doubled.append(message)
-                messages = doubled
-                self.log.counts["duplicates"] += len(hits)
+                sent = np.insert(sent, np.array(hits) + 1, sent[hits])
+            self.log.counts["duplicates"] += len(hits)
         if faults.out_of_order.enabled and len(messages) > 1:
             rng = self.rng["out_of_order"]
             cfg = faults.out_of_order
             late = np.flatnonzero(rng.random(len(messages)) < cfg.rate)
             delays = rng.integers(1, cfg.max_delay_s + 1, len(late))
-            sent_at = np.array([m[0] for m in messages], dtype=np.int64)
             # Where each late message lands: after the last one sent before it is delivered.
-            lands = np.searchsorted(sent_at, sent_at[late] + delays, side="right")
+            lands = np.searchsorted(sent, sent[late] + delays, side="right")
             moves = {
                 int(i): int(k)
                 for i, k in zip(late.tolist(), lands.tolist(), strict=True)
                 if k > i + 1
             }
             if moves:
-                slots: dict[int, list[tuple[int, str, str]]] = {}
+                # A late message sorts just before the one it lands in front of.
+                position = np.arange(len(messages), dtype=np.float64)
                 for i, k in moves.items():
-                    slots.setdefault(k, []).append(messages[i])
-                reordered: list[tuple[int, str, str]] = []
-                for i, message in enumerate(messages):
-                    reordered.extend(slots.pop(i, []))
-                    if i not in moves:
-                        reordered.append(message)
-                for rest in sorted(slots):
-                    reordered.extend(slots[rest])
-                messages = reordered
+                    position[i] = k - 0.5
+                order = np.argsort(position, kind="stable")
+                messages = [messages[i] for i in order.tolist()]
                 self.log.counts["out_of_order"] += len(moves)
         return messages
 

@@ -222,10 +222,17 @@ class Simulation:
         sent_all = np.concatenate(sent_parts)
         who = np.concatenate(order_parts)
         order = np.lexsort((np.arange(len(payloads)), who, sent_all))
-        sent_list = sent_all.tolist()
-        messages = [(sent_list[i], topics[i], payloads[i]) for i in order.tolist()]
+        sent_sorted = sent_all[order]
+        messages = list(
+            zip(
+                sent_sorted.tolist(),
+                [topics[i] for i in order.tolist()],
+                [payloads[i] for i in order.tolist()],
+                strict=True,
+            )
+        )
         faults = MessageFaults(self.scenario.faults, self.seed, self.fault_log)
-        return Chunk(day, faults.apply(messages, d), readings)
+        return Chunk(day, faults.apply(messages, d, sent_sorted), readings)
 
     def chunks(self) -> Iterator[Chunk]:
         """The message stream, one local day at a time, in send order."""
