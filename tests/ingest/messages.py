@@ -229,7 +229,7 @@ def bad_inputs(now_ms: int) -> list[BadInput]:
         BadInput(
             "tts scaled value out of range",
             tts_topic(),
-            dumps(tts_uplink(ELSYS_EUI, t, {**elsys, "waterleak": 300})),
+            dumps(tts_uplink(ELSYS_EUI, t - 1000, {**elsys, "waterleak": 300})),
             "out_of_range",
             also_stored=3,
         ),
