@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from floorwatch.store import Store
@@ -40,10 +41,14 @@ FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def stored(store: Store) -> set[tuple[str, str, int, float]]:
+    """Every stored reading as (sensor_id, kind, ts_ms, value rounded to 0.001)."""
     frame = store.read_readings(EPOCH, FAR)
+    times_ms = (frame["time"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
     return {
-        (row.sensor_id, row.kind, int(row.time.timestamp() * 1000), round(float(row.value), 3))
-        for row in frame.itertuples()
+        (str(sensor), str(kind), int(ts), round(float(value), 3))
+        for sensor, kind, ts, value in zip(
+            frame["sensor_id"], frame["kind"], times_ms, frame["value"], strict=True
+        )
     }
 
 
