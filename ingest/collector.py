@@ -161,7 +161,7 @@ class Collector:
         self._store: Store | None = None
         self._store_down = False
         self._store_retry_at = 0.0
-        self._store_backoff = Backoff(0.2, 10.0)
+        self._store_backoff = Backoff(0.2, 5.0)
         self._held_since: float | None = None  # back-pressure: when the spool was found full
 
         self._client = self._make_client()
@@ -465,13 +465,16 @@ class Collector:
         """Make the batch durable: in the store, else in the spool. False when neither can take
         it (store away and spool full): then nothing is acknowledged."""
         durable = SpooledBatch(batch.readings, batch.quarantine)
-        try:
-            store = self._available_store()
-            if self._spool.pending:
-                self._replay(store)  # older batches first: the order they were received
-            self._write(store, durable)
-        except StoreUnavailable as exc:
-            self._note_store_down(exc)
+        store = self._available_store()
+        if store is not None:
+            try:
+                if self._spool.pending:
+                    self._replay(store)  # older batches first: the order they were received
+                self._write(store, durable)
+            except StoreUnavailable as exc:
+                self._note_store_down(exc)
+                store = None
+        if store is None:
             if self._spool.full:
                 if self._held_since is None:
                     self._held_since = time.monotonic()
@@ -519,21 +522,29 @@ class Collector:
         log.info("event=spool_replayed batches=%d of=%d readings=%d", batches, pending, readings)
 
     def _replay_when_due(self) -> None:
+        store = self._available_store()
+        if store is None:
+            return
         try:
-            self._replay(self._available_store())
+            self._replay(store)
         except StoreUnavailable as exc:
             self._note_store_down(exc)
 
-    def _available_store(self) -> Store:
-        """The store, opened on first use; while it is down, retried only after a backoff."""
+    def _available_store(self) -> Store | None:
+        """The store, opened on first use. None while it is down: after a failure it is tried
+        again only when its backoff has passed, so a dead store does not slow every batch."""
         if self._store is not None and not self._store_down:
             return self._store
         if time.monotonic() < self._store_retry_at:
-            raise StoreUnavailable("store is down; waiting before the next try")
-        if self._store is None:
-            self._store = open_collector_store(self.settings, self._sensor_tags)
-        else:
-            self._store.ping()
+            return None
+        try:
+            if self._store is None:
+                self._store = open_collector_store(self.settings, self._sensor_tags)
+            else:
+                self._store.ping()
+        except StoreUnavailable as exc:
+            self._note_store_down(exc)
+            return None
         if self._store_down:
             log.info("event=store_back store=%s", _redacted_store(self.settings))
         self._store_down = False
