@@ -296,3 +296,39 @@ def test_device_cannot_publish_as_another_sensor(sqlite_url: str, tmp_path: Path
             store.close()
     finally:
         broker.stop()
+
+
+def test_full_spool_stops_acknowledging_until_the_store_answers(
+    mosquitto: Mosquitto, sqlite_url: str, registry: Registry, tmp_path: Path
+) -> None:
+    """At the spool's bound the collector holds the batch unacknowledged (back-pressure) rather
+    than dropping it; when the store answers again everything is stored and acknowledged."""
+    messages = native_batches(registry, 500, per_message=10)
+    settings = collector_settings(
+        mosquitto, sqlite_url, tmp_path, store_timeout_s=0.2, spool_max_bytes=1024, batch_size=100
+    )
+    path = settings.store.path
+    assert path is not None
+    store = open_store(sqlite_url)  # creates the schema before the lock
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        with (
+            running_collector(settings) as collector,
+            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
+        ):
+            blocker.execute("BEGIN EXCLUSIVE")
+            pub.publish_all(messages)
+            wait_until(lambda: collector.counters.snapshot().spooled > 0, 10, "a spooled batch")
+            time.sleep(1.0)
+            held = collector.counters.snapshot()
+            assert held.received == len(messages)
+            assert held.acknowledged < len(messages)  # the rest waits, unacknowledged
+            assert held.spooled == held.acknowledged * 10  # every ack is backed by the spool
+            blocker.execute("COMMIT")
+            wait_until(lambda: store.count_readings() == 500, 30, "all readings")
+            wait_until(
+                lambda: collector.counters.snapshot().acknowledged == len(messages), 10, "acks"
+            )
+    finally:
+        blocker.close()
+        store.close()
