@@ -1,16 +1,18 @@
 """The collector: MQTT in, store out, and the acknowledgement only after a durable commit.
 
-Two threads:
+Three threads, each with one job:
 - the MQTT thread (`_network_loop`) runs paho-mqtt: it connects (MQTT 5, fixed client id, clean
   start off, session expiry and Receive Maximum in CONNECT), subscribes with QoS 1, puts every
-  message into the inbox, sends the acknowledgements the batch thread hands it, and reconnects
-  with jittered exponential backoff. Acks go through this thread because paho is not safe to
-  write to from two threads at once.
-- the batch thread (`run`, the caller's) takes messages from the inbox, decodes them (pure
-  decoders), commits readings and quarantine records to the store in batches, and only then
-  queues the acks (`manual_ack`). When the store does not answer, batches go to the durable spool
-  and are acked; they are replayed in order when it answers again. A full spool stops the acks:
-  the broker then stops sending (its in-flight window fills) and keeps the rest for us.
+  message into the inbox, sends the acknowledgements it is handed, and reconnects with jittered
+  exponential backoff. Acks go through this thread because paho is not safe to write to from two
+  threads at once.
+- the decoding thread (`run`, the caller's) takes messages from the inbox in batches (by size,
+  in-flight window or time) and decodes them with the pure decoders.
+- the writer thread (`_writer_loop`) commits each batch's readings and quarantine records to the
+  store, and only then queues its acks (`manual_ack`). When the store does not answer, batches go
+  to the durable spool and are acked; they are replayed in order when it answers again. A full
+  spool stops the acks: the broker then stops sending (its in-flight window fills) and keeps the
+  rest for us.
 
 Killing the process at any moment loses nothing: an unacknowledged message is redelivered by the
 broker from the persistent session, and a reading written twice is stored once.
@@ -115,6 +117,7 @@ class Batch:
     quarantine: list[QuarantineRecord] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     counters_changed: bool = False
+    counter_totals: dict[str, tuple[int, float]] | None = None  # LoRaWAN totals after this batch
 
 
 def _payload_text(payload: bytes) -> str:
@@ -163,6 +166,10 @@ class Collector:
         self._store_retry_at = 0.0
         self._store_backoff = Backoff(0.2, 5.0)
         self._held_since: float | None = None  # back-pressure: when the spool was found full
+        # Decoded batches on their way to the writer; two let decoding run ahead of one commit.
+        self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        self._holding = False  # the writer holds a batch it cannot make durable
+        self._writer_alive = True
 
         self._client = self._make_client()
 
@@ -327,16 +334,20 @@ class Collector:
             if self._closing.wait(delay):
                 break
 
-    # --- the batch thread ------------------------------------------------------------------------
+    # --- the decoding thread (the caller's) -----------------------------------------------------
     def run(self) -> CountersSnapshot:
         """Collect until asked to stop; returns the final counters. Raises BrokerError when the
-        broker refuses our credentials."""
+        broker refuses our credentials, or the store's error if it refuses a batch."""
         self._log_start()
         network = threading.Thread(target=self._network_loop, name="mqtt", daemon=True)
+        writer = threading.Thread(target=self._writer_loop, name="store", daemon=True)
         network.start()
+        writer.start()
         try:
-            self._batch_loop()
+            self._decode_loop()
         finally:
+            self._hand_over(None)  # tells the writer to finish
+            writer.join()
             self._closing.set()
             network.join(timeout=10)
             self._write_counters()
@@ -383,38 +394,70 @@ class Collector:
             self._spool.pending,
         )
 
-    def _batch_loop(self) -> None:
-        interval = self.settings.counters_interval_s
-        next_counters = time.monotonic() + interval
-        held: Batch | None = None
+    def _decode_loop(self) -> None:
+        """Take and decode batches, hand them to the writer; stop after the batch at hand."""
         while True:
             if self._reload.is_set():
                 self._reload.clear()
                 self._reload_registry()
             stopping = self._stop.is_set()
-            # A held batch (back-pressure: spool full) is offered to the store again first.
-            batch = held if held is not None else self._take_batch(wait=not stopping)
+            batch = self._take_batch(wait=not stopping)
             if batch.messages:
-                if self._commit(batch):
-                    self._acknowledge(batch)
-                    held = None
-                else:
-                    held = batch
-                    if not stopping:
-                        self._stop.wait(0.5)
-            elif self._spool.pending:
-                self._replay_when_due()
-            if time.monotonic() >= next_counters:
-                self._write_counters()
-                next_counters = time.monotonic() + interval
+                if batch.counters_changed:
+                    batch.counter_totals = dict(self._totals)  # as of this batch, for the file
+                self._hand_over(batch)
             if stopping:
-                if held is not None:
-                    log.warning(
-                        "event=stopping_unacknowledged messages=%d reason=store_and_spool_full "
-                        "note=the broker redelivers them",
-                        len(held.messages),
-                    )
                 return
+
+    def _hand_over(self, batch: Batch | None) -> None:
+        """Queue a batch for the writer (None: finish). While the writer holds a batch under
+        back-pressure this waits; when stopping it gives up: unacknowledged messages are
+        redelivered by the broker."""
+        while True:
+            try:
+                self._batches.put(batch, timeout=0.1)
+                return
+            except queue.Full:
+                if self._stop.is_set() and (self._holding or not self._writer_alive):
+                    return
+
+    # --- the store writer thread ------------------------------------------------------------------
+    def _writer_loop(self) -> None:
+        """Commit each batch (store, else spool), then acknowledge it. Runs in its own thread so
+        that the next batch is decoded while this one is written (SQLite and HTTP release the
+        GIL). Also replays the spool when idle and writes the counters periodically."""
+        interval = self.settings.counters_interval_s
+        next_counters = time.monotonic() + interval
+        try:
+            while True:
+                try:
+                    batch = self._batches.get(timeout=0.1)
+                except queue.Empty:
+                    if self._spool.pending:
+                        self._replay_when_due()
+                else:
+                    if batch is None:
+                        return
+                    while not self._commit(batch):
+                        self._holding = True
+                        if self._stop.wait(0.5):
+                            log.warning(
+                                "event=stopping_unacknowledged messages=%d "
+                                "reason=store_away_and_spool_full note=the broker redelivers them",
+                                len(batch.messages),
+                            )
+                            return
+                    self._holding = False
+                    self._acknowledge(batch)
+                if time.monotonic() >= next_counters:
+                    self._write_counters()
+                    next_counters = time.monotonic() + interval
+        except FloorwatchError as exc:  # e.g. the store refused a batch: stop, say why
+            log.error("event=writer_failed error=%r", str(exc))
+            self._fatal = exc
+            self.request_stop()
+        finally:
+            self._writer_alive = False
 
     def _take_batch(self, wait: bool) -> Batch:
         """Messages until batch_size readings, the in-flight window, or batch_wait_ms."""
@@ -426,7 +469,9 @@ class Collector:
             return batch
         self._decode_into(batch, first)
         size = self.settings.batch_size
-        window = self.settings.receive_maximum
+        # Up to three batches are unacknowledged at once (two queued, one being written): each
+        # takes at most a third of the in-flight window so the broker never stalls on us.
+        window = max(1, self.settings.receive_maximum // 3)
         deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
         while len(batch.readings) < size and len(batch.messages) < window:
             try:
@@ -497,8 +542,8 @@ class Collector:
         if self._held_since is not None:
             log.info("event=backpressure_released held_s=%.1f", time.monotonic() - self._held_since)
             self._held_since = None
-        if batch.counters_changed:
-            self._totals_file.save(self._totals)
+        if batch.counter_totals is not None:
+            self._totals_file.save(batch.counter_totals)
         if batch.reasons:
             self.counters.count_quarantined(batch.reasons)
         return True

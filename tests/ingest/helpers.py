@@ -97,14 +97,14 @@ def publisher(url: str) -> Iterator[Publisher]:
 
 
 def collector_settings(broker: Mosquitto, store_url: str, tmp_path: Path, **extra: Any) -> Settings:
-    return load_settings(
-        mqtt_url=broker.url_for("floorwatch-collector"),
-        store_url=store_url,
-        spool_dir=tmp_path / "spool",
-        client_id=f"collector-{uuid.uuid4().hex[:8]}",
-        batch_wait_ms=50,
-        **extra,
-    )
+    given: dict[str, Any] = {
+        "mqtt_url": broker.url_for("floorwatch-collector"),
+        "store_url": store_url,
+        "spool_dir": tmp_path / "spool",
+        "client_id": f"collector-{uuid.uuid4().hex[:8]}",
+        "batch_wait_ms": 50,
+    }
+    return load_settings(**{**given, **extra})
 
 
 @contextmanager
