@@ -98,10 +98,12 @@ def open_collector_store(settings: Settings, sensor_tags: Any) -> Store:
 
 @dataclass(slots=True)
 class Inbound:
-    """A message as received. received_ms: wall clock, ms UTC; received_at: monotonic seconds."""
+    """A message as received. received_ms: wall clock, ms UTC; received_at: monotonic seconds;
+    connection: which connection it came on (its packet id means nothing on another)."""
 
     mid: int
     qos: int
+    connection: int
     topic: str
     payload: bytes
     received_ms: int
@@ -150,7 +152,8 @@ class Collector:
             max_past_ms=settings.max_past_days * 86_400_000,
         )
         self._inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
-        self._acks: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._acks: queue.SimpleQueue[tuple[int, int, int]] = queue.SimpleQueue()
+        self._connection = 0  # counts successful connections
         self._stop = threading.Event()  # asked to stop: finish the batch at hand
         self._closing = threading.Event()  # last acks queued: the MQTT thread disconnects
         self._reload = threading.Event()
@@ -250,6 +253,7 @@ class Collector:
                 self.request_stop()
             return
         self._ever_connected = True
+        self._connection += 1
         topics = subscriptions(self.settings.share_group)
         client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
         log.info(
@@ -278,6 +282,7 @@ class Collector:
             Inbound(
                 message.mid,
                 message.qos,
+                self._connection,
                 message.topic,
                 bytes(message.payload),
                 time.time_ns() // 1_000_000,
@@ -287,13 +292,16 @@ class Collector:
         self.counters.count_received()
 
     def _send_acks(self) -> None:
+        """Send queued acks. Acks of messages from an earlier connection are dropped: the broker
+        redelivers those, and after a reconnect their packet ids may name other messages."""
         client = self._client
         while True:
             try:
-                mid, qos = self._acks.get_nowait()
+                connection, mid, qos = self._acks.get_nowait()
             except queue.Empty:
                 return
-            client.ack(mid, qos)
+            if connection == self._connection:
+                client.ack(mid, qos)
 
     def _network_loop(self) -> None:
         """The MQTT thread: connect, pump traffic and acks, reconnect with jittered backoff."""
@@ -609,7 +617,7 @@ class Collector:
     def _acknowledge(self, batch: Batch) -> None:
         for message in batch.messages:
             if message.qos:
-                self._acks.put((message.mid, message.qos))
+                self._acks.put((message.connection, message.mid, message.qos))
         lag = time.monotonic() - batch.messages[0].received_at
         self.counters.count_acknowledged(len(batch.messages), lag)
 

@@ -332,3 +332,25 @@ def test_full_spool_stops_acknowledging_until_the_store_answers(
     finally:
         blocker.close()
         store.close()
+
+
+def test_collector_reconnects_after_a_broker_restart(
+    mosquitto: Mosquitto, sqlite_url: str, registry: Registry, tmp_path: Path
+) -> None:
+    """The broker restarts (persistence on): the collector reconnects with backoff, resumes its
+    session and stores what was published while it was away, once."""
+    messages = native_batches(registry, 2_000, per_message=10)
+    settings = collector_settings(mosquitto, sqlite_url, tmp_path)
+    store = open_store(sqlite_url)
+    try:
+        with running_collector(settings) as collector:
+            with publisher(mosquitto.url_for(SIMULATOR_USER)) as pub:
+                pub.publish_all(messages[:100])
+            wait_until(lambda: store.count_readings() == 1_000, 20, "the first readings")
+            mosquitto.restart()
+            with publisher(mosquitto.url_for(SIMULATOR_USER)) as pub:
+                pub.publish_all(messages[100:])
+            wait_until(lambda: store.count_readings() == 2_000, 30, "the rest after the restart")
+            assert collector.counters.snapshot().received >= len(messages)
+    finally:
+        store.close()
