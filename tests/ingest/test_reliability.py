@@ -3,9 +3,11 @@ publish as another sensor, SIGHUP reloads the registry, SIGTERM stops cleanly.""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +32,9 @@ from tests.ingest.messages import DIRT, MOISTURE, dumps, native_topic
 from tests.services import (
     COLLECTOR_USER,
     SIMULATOR_USER,
+    TEST_PASSWORD,
     Mosquitto,
+    free_port,
     start_influxdb,
     start_mosquitto,
 )
@@ -352,5 +356,101 @@ def test_collector_reconnects_after_a_broker_restart(
                 pub.publish_all(messages[100:])
             wait_until(lambda: store.count_readings() == 2_000, 30, "the rest after the restart")
             assert collector.counters.snapshot().received >= len(messages)
+    finally:
+        store.close()
+
+
+def test_shared_subscription_splits_the_load(
+    mosquitto: Mosquitto, sqlite_url: str, registry: Registry, tmp_path: Path
+) -> None:
+    """Two collectors in one `$share` group: each message reaches one of them, all are stored."""
+    messages = native_batches(registry, 2_000, per_message=10)
+    first = collector_settings(mosquitto, sqlite_url, tmp_path / "a", share_group="floorwatch")
+    second = collector_settings(mosquitto, sqlite_url, tmp_path / "b", share_group="floorwatch")
+    store = open_store(sqlite_url)
+    try:
+        with running_collector(first) as one, running_collector(second) as two:
+            with publisher(mosquitto.url_for(SIMULATOR_USER)) as pub:
+                pub.publish_all(messages)
+            wait_until(lambda: store.count_readings() == 2_000, 20, "all readings")
+            received = [one.counters.snapshot().received, two.counters.snapshot().received]
+        assert sum(received) == len(messages)
+        assert min(received) > 0
+    finally:
+        store.close()
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 (EC keys: quick to make), in a
+    folder Mosquitto can reach after dropping to its own user."""
+    folder.mkdir(parents=True)
+    folder.chmod(0o755)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=floorwatch-test-ca",
+    )
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    )
+    for path in folder.iterdir():
+        path.chmod(0o644)  # Mosquitto may read them as its own user
+    return folder / "ca.crt", folder / "server.crt", folder / "server.key"
+
+
+def test_collector_speaks_tls_to_an_mqtts_url(
+    mosquitto: Mosquitto, sqlite_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    shared = Path(tempfile.mkdtemp(prefix="floorwatch-tls-"))
+    shared.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    ca, cert, key = _certificates(shared / "tls")
+    tls_port = free_port()
+    (mosquitto.workdir / "listeners.d" / "tls.conf").write_text(
+        f"listener {tls_port} 127.0.0.1\ncertfile {cert}\nkeyfile {key}\n"
+    )
+    mosquitto.restart()
+    settings = collector_settings(
+        mosquitto,
+        sqlite_url,
+        tmp_path,
+        mqtt_url=f"mqtts://floorwatch-collector:{TEST_PASSWORD}@127.0.0.1:{tls_port}",
+        mqtt_ca_file=ca,
+    )
+    store = open_store(sqlite_url)
+    try:
+        with running_collector(settings), publisher(mosquitto.url_for(SIMULATOR_USER)) as pub:
+            reading = {"ts": int(time.time()) - 5, "kind": "moisture", "value": 3}
+            pub.publish_all([(native_topic(MOISTURE), dumps(reading))])
+            wait_until(lambda: store.count_readings() == 1, 10, "the reading over TLS")
     finally:
         store.close()
