@@ -5,12 +5,12 @@ Four wire formats arrive over MQTT (see README "The sensor protocol" and shared/
 - native JSON on ``floorwatch/up/{sensor_id}``: one object ``{"ts", "kind", "value", "seq"?}``
   or a batch ``{"readings": [ {...}, ... ]}``. ``ts`` is an RFC 3339 string with an offset, or
   epoch seconds (a number).
-- SenML (RFC 8428) on the same topic: a JSON array of records. Resolved name = ``bn`` + ``n``;
-  its last ``:``-separated part is the kind and the part before it, if any, must end with the
-  topic's sensor id (``{"bn": "yst-ostra-main-inner-moisture:", "n": "moisture"}``, or just
-  ``"n": "moisture"``). Resolved time = ``bt`` + ``t`` seconds; below 2**28 it is relative to
-  now. Resolved value = ``bv`` + ``v``. Units are checked (``%`` or ``/`` for moisture and
-  dirt, ``count`` for footfall, ``Cel``, ``%RH``, ``dBm``, ``dB``).
+- SenML (RFC 8428) on the same topic: a JSON array of records. Resolved name = ``bn`` + ``n``
+  is the topic's sensor id (meaning its own kind), a bare kind (``"n": "moisture"``), or the
+  sensor id, ``:`` or ``/``, and a kind (`_senml_kind`). Resolved time = ``bt`` + ``t`` in
+  seconds; below 2**28 it is relative to now. Resolved value = ``bv`` + ``v``. Units are checked
+  (``%`` or ``/`` for moisture and dirt, ``count`` for footfall, ``Cel``, ``%RH``, ``%EL``,
+  ``dBm``, ``dB``).
 - ChirpStack v4 uplink events on ``application/{app}/device/{devEui}/event/up``.
 - The Things Stack v3 uplinks on ``v3/{app}@{tenant}/devices/{device_id}/up``.
 
@@ -97,6 +97,9 @@ class SensorCatalog:
 
     def __init__(self, registry: Registry):
         self.content_hash = registry.content_hash
+        self.own_kind: dict[str, str] = {
+            sensor_id: str(place.sensor.kind) for sensor_id, place in registry.sensors.items()
+        }
         self.ranges: dict[str, dict[str, tuple[float, float]]] = {}
         for sensor_id, place in registry.sensors.items():
             self.ranges[sensor_id] = {
@@ -353,11 +356,7 @@ def decode_senml(
             name = base_name + (_senml_str(record, "n") if "n" in record else "")
             if not name:
                 raise _Refused("bad_senml", "record has no name (bn + n)")
-            prefix, _, kind = name.rpartition(":")
-            if prefix and prefix.rpartition(":")[2] != sensor_id:
-                raise _Refused(
-                    "bad_senml", f"name {name[:80]!r} is not of sensor {sensor_id!r} (its topic)"
-                )
+            kind = _senml_kind(name, sensor_id, context.catalog.own_kind[sensor_id])
             if "v" in record:
                 value = record["v"]
                 if type(value) is float or type(value) is int:
@@ -388,6 +387,26 @@ def decode_senml(
         except _Refused as refused:
             out.reject(refused.reason, f"record {index}: {refused.detail}")
     return out
+
+
+def _senml_kind(name: str, sensor_id: str, own_kind: str) -> str:
+    """The kind a resolved SenML name stands for, on the topic of `sensor_id`.
+
+    Accepted names: the sensor id itself (its own kind; ``"bn": "yst-ostra-main-inner-",
+    "n": "moisture"``), a bare kind (``"n": "temperature"``), or a kind after the sensor id and
+    ``:`` or ``/`` (``"bn": "urn:dev:floorwatch:<sensor_id>:", "n": "temperature"``).
+    """
+    if name == sensor_id:
+        return own_kind
+    cut = max(name.rfind(":"), name.rfind("/"))
+    if cut < 0:
+        return name  # a bare kind; unknown or not installed ones are refused by _checked
+    prefix, kind = name[:cut], name[cut + 1 :]
+    if prefix != sensor_id and not prefix.endswith((":" + sensor_id, "/" + sensor_id)):
+        raise _Refused(
+            "bad_senml", f"name {name[:80]!r} is not of sensor {sensor_id!r} (its topic)"
+        )
+    return kind
 
 
 def _senml_str(record: dict[str, Any], key: str) -> str:

@@ -216,3 +216,25 @@ def test_decoding_is_pure(catalog: SensorCatalog) -> None:
 
 def test_time_helper_round_trips() -> None:
     assert _ms(rfc3339(NOW_MS)) == NOW_MS
+
+
+@pytest.mark.parametrize(
+    ("record", "kind"),
+    [
+        ({"bn": "yst-ostra-main-inner-", "n": "moisture"}, "moisture"),  # README: bn + n = sensor
+        ({"n": "moisture"}, "moisture"),  # the simulators: n is the kind
+        ({"bn": f"{MOISTURE}/", "n": "moisture"}, "moisture"),
+        ({"bn": f"urn:dev:floorwatch:{MOISTURE}:", "n": "moisture"}, "moisture"),
+    ],
+)
+def test_senml_names(catalog: SensorCatalog, record: dict[str, str], kind: str) -> None:
+    pack = [{**record, "bt": 1_794_999_000, "u": "%", "v": 23.5}]
+    out = decode(native_topic(MOISTURE), dumps(pack), context(catalog))
+    assert out.rejections == []
+    assert out.readings == [Reading(MOISTURE, kind, 1_794_999_000_000, 23.5)]
+
+
+def test_senml_bare_kind_not_installed(catalog: SensorCatalog) -> None:
+    pack = [{"n": "temperature", "u": "Cel", "v": 3, "t": -1}]
+    out = decode(native_topic(MOISTURE), dumps(pack), context(catalog))
+    assert [r.reason for r in out.rejections] == ["kind_not_installed"]
