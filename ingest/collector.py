@@ -157,7 +157,7 @@ class Collector:
         self._stop = threading.Event()  # asked to stop: finish the batch at hand
         self._closing = threading.Event()  # last acks queued: the MQTT thread disconnects
         self._reload = threading.Event()
-        self._fatal: FloorwatchError | None = None
+        self._fatal: Exception | None = None  # why a thread gave up; run() raises it
         self._subscribed = threading.Event()
         self._ever_connected = False
 
@@ -207,13 +207,25 @@ class Collector:
         settings = self.settings
         target = settings.mqtt
         if target.embedded:
-            raise BrokerError("the collector needs a broker URL (mqtt://host:port), not embedded")
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=settings.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
+            raise BrokerError(
+                "the collector needs the broker's URL (mqtt://host:port); for the embedded "
+                "broker use the URL it listens on (floorwatch.broker.EmbeddedBroker.url)"
+            )
+        if target.protocol_v5:
+            client = mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=settings.client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+                manual_ack=True,
+            )
+        else:  # MQTT 3.1.1 (the embedded amqtt broker): a persistent session is clean_session off
+            client = mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=settings.client_id,
+                protocol=MQTTProtocolVersion.MQTTv311,
+                clean_session=False,
+                manual_ack=True,
+            )
         if target.username:
             client.username_pw_set(target.username, target.password)
         if target.tls:
@@ -221,17 +233,20 @@ class Collector:
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = settings.session_expiry_s
-        properties.ReceiveMaximum = settings.receive_maximum
         # Sets the target only; the MQTT thread connects (and reconnects) with these.
-        client.connect_async(
-            target.host,
-            target.port,
-            keepalive=KEEPALIVE_S,
-            clean_start=False,
-            properties=properties,
-        )
+        if target.protocol_v5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = settings.session_expiry_s
+            properties.ReceiveMaximum = settings.receive_maximum
+            client.connect_async(
+                target.host,
+                target.port,
+                keepalive=KEEPALIVE_S,
+                clean_start=False,
+                properties=properties,
+            )
+        else:
+            client.connect_async(target.host, target.port, keepalive=KEEPALIVE_S)
         return client
 
     def _on_connect(
@@ -255,7 +270,10 @@ class Collector:
         self._ever_connected = True
         self._connection += 1
         topics = subscriptions(self.settings.share_group)
-        client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
+        if self.settings.mqtt.protocol_v5:
+            client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
+        else:
+            client.subscribe([(topic, 1) for topic in topics])
         log.info(
             "event=broker_connected session_present=%s topics=%s",
             flags.session_present,
@@ -304,7 +322,16 @@ class Collector:
                 client.ack(mid, qos)
 
     def _network_loop(self) -> None:
-        """The MQTT thread: connect, pump traffic and acks, reconnect with jittered backoff."""
+        """The MQTT thread. A failure here stops the collector rather than leave it deaf."""
+        try:
+            self._pump_mqtt()
+        except Exception as exc:
+            log.exception("event=mqtt_thread_failed")
+            self._fatal = exc
+            self.request_stop()
+
+    def _pump_mqtt(self) -> None:
+        """Connect, pump traffic and acks, reconnect with jittered backoff; until closing."""
         client = self._client
         backoff = Backoff(0.5, 30.0)
         target = self.settings.mqtt
@@ -462,6 +489,10 @@ class Collector:
                     next_counters = time.monotonic() + interval
         except FloorwatchError as exc:  # e.g. the store refused a batch: stop, say why
             log.error("event=writer_failed error=%r", str(exc))
+            self._fatal = exc
+            self.request_stop()
+        except Exception as exc:  # a bug or a full disk: stop rather than run without a writer
+            log.exception("event=writer_failed")
             self._fatal = exc
             self.request_stop()
         finally:

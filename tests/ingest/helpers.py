@@ -43,7 +43,9 @@ class Publisher:
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id or f"test-publisher-{uuid.uuid4().hex[:8]}",
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv5
+            if target.protocol_v5
+            else MQTTProtocolVersion.MQTTv311,
         )
         self.client.max_inflight_messages_set(500)
         self.client.max_queued_messages_set(0)

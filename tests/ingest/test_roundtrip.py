@@ -212,3 +212,36 @@ def test_persistent_session_keeps_messages_while_collector_is_away(
             wait_until(lambda: store.count_readings() == 200, 20, "the queued readings")
     finally:
         store.close()
+
+
+def test_embedded_broker_round_trip_with_mqtt_3_1_1(sqlite_url: str, tmp_path: Path) -> None:
+    """The demo's in-process amqtt broker speaks MQTT 3.1.1 only: the collector falls back to a
+    clean_session=False session there and still acknowledges after the commit."""
+    from floorwatch.broker import EmbeddedBroker
+    from floorwatch.settings import load_settings
+    from floorwatch.store import open_store
+
+    with EmbeddedBroker() as broker:
+        settings = load_settings(
+            mqtt_url=broker.url,
+            store_url=sqlite_url,
+            spool_dir=tmp_path / "spool",
+            client_id="demo-collector",
+            batch_wait_ms=50,
+        )
+        now = int(time.time())
+        messages = [
+            (native_topic(MOISTURE), dumps({"ts": now - i, "kind": "moisture", "value": i % 50}))
+            for i in range(1, 201)
+        ]
+        store = open_store(sqlite_url)
+        try:
+            with running_collector(settings) as collector:
+                with publisher(broker.url) as pub:
+                    pub.publish_all(messages)
+                wait_until(lambda: store.count_readings() == 200, 20, "readings via amqtt")
+                wait_until(
+                    lambda: collector.counters.snapshot().acknowledged == 200, 10, "the acks"
+                )
+        finally:
+            store.close()
