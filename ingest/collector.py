@@ -161,8 +161,10 @@ class Collector:
         self._subscribed = threading.Event()
         self._ever_connected = False
 
-        self._spool = Spool(settings.spool_dir, settings.spool_max_bytes)
-        self._totals_file = CounterTotalsFile(settings.spool_dir / "counter-totals.json")
+        # One folder per client id: collectors sharing a spool_dir never share a spool.
+        self.spool_dir = settings.spool_dir / settings.client_id
+        self._spool = Spool(self.spool_dir, settings.spool_max_bytes)
+        self._totals_file = CounterTotalsFile(self.spool_dir / "counter-totals.json")
         self._totals = self._totals_file.load()
         self._store: Store | None = None
         self._store_down = False
@@ -425,7 +427,7 @@ class Collector:
             settings.batch_wait_ms,
             self._registry.content_hash[:12],
             len(self._catalog.ranges),
-            settings.spool_dir,
+            self.spool_dir,
             self._spool.pending,
         )
 
