@@ -655,9 +655,25 @@ class Collector:
         self.counters.count_acknowledged(len(batch.messages), lag)
 
     def _write_counters(self) -> None:
+        """Log a status line and write the counters to the store (unless it is away)."""
+        snapshot = self.counters.snapshot()
+        log.info(
+            "event=status received=%d stored=%d quarantined=%d duplicates=%d spooled=%d "
+            "replayed=%d acknowledged=%d lag_s=%.2f spool_batches=%d store=%s",
+            snapshot.received,
+            snapshot.stored,
+            snapshot.quarantined,
+            snapshot.duplicates,
+            snapshot.spooled,
+            snapshot.replayed,
+            snapshot.acknowledged,
+            snapshot.lag_s,
+            self._spool.pending,
+            "down" if self._store_down else "up",
+        )
         if self._store is None or self._store_down:
             return
-        points = self.counters.snapshot().points(self.settings.client_id, int(time.time() * 1000))
+        points = snapshot.points(self.settings.client_id, int(time.time() * 1000))
         try:
             self._store.write_points(points)
         except StoreError as exc:

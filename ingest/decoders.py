@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,7 +104,7 @@ class SensorCatalog:
         self.ranges: dict[str, dict[str, tuple[float, float]]] = {}
         for sensor_id, place in registry.sensors.items():
             self.ranges[sensor_id] = {
-                str(kind): VALID_RANGE.get(Kind(kind), (-math.inf, math.inf))
+                str(kind): VALID_RANGE.get(Kind(kind), (-sys.float_info.max, sys.float_info.max))
                 for kind in place.sensor.kinds
             }
         self.devices: dict[str, DeviceInfo] = {
@@ -134,6 +135,13 @@ class DecodeContext:
     now_ms: int
     limits: Limits = Limits()
     counter_totals: CounterTotals = field(default_factory=dict)
+    # The accepted time window, derived from now_ms and limits.
+    earliest_ms: int = field(init=False)
+    latest_ms: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "earliest_ms", self.now_ms - self.limits.max_past_ms)
+        object.__setattr__(self, "latest_ms", self.now_ms + self.limits.max_future_ms)
 
 
 # --- what comes out ----------------------------------------------------------------------------
@@ -259,7 +267,8 @@ def _native_reading(
     seq = item.get("seq")
     if seq is not None and type(seq) is not int:
         raise _Refused("wrong_type", f"seq must be an integer, got {type(seq).__name__}")
-    return _checked(sensor_id, ranges, kind, value, _native_time_ms(ts), context)
+    ts_ms = ts * 1000 if type(ts) is int else _native_time_ms(ts)  # whole seconds: the common case
+    return _checked(sensor_id, ranges, kind, value, ts_ms, context)
 
 
 def _native_time_ms(ts: Any) -> int:
@@ -305,15 +314,16 @@ def _checked(
     value_type = type(value)
     if value_type is not float and value_type is not int:  # bool is an int subclass: excluded
         raise _Refused("wrong_type", f"{kind} value must be a number, got {value_type.__name__}")
-    if not math.isfinite(value):
-        raise _Refused("not_finite", f"{kind} value is {value!r}")
-    if not bounds[0] <= value <= bounds[1]:
+    if not bounds[0] <= value <= bounds[1]:  # false for NaN and infinities too: bounds are finite
+        if not math.isfinite(value):
+            raise _Refused("not_finite", f"{kind} value is {value!r}")
         raise _Refused("out_of_range", f"{kind} {value!r} outside {bounds[0]:g}..{bounds[1]:g}")
-    limits = context.limits
-    if ts_ms > context.now_ms + limits.max_future_ms:
-        ahead = (ts_ms - context.now_ms) / 1000
-        raise _Refused("time_in_future", f"time is {ahead:.0f} s ahead of the collector's clock")
-    if ts_ms < context.now_ms - limits.max_past_ms:
+    if not context.earliest_ms <= ts_ms <= context.latest_ms:
+        if ts_ms > context.latest_ms:
+            ahead = (ts_ms - context.now_ms) / 1000
+            raise _Refused(
+                "time_in_future", f"time is {ahead:.0f} s ahead of the collector's clock"
+            )
         days = (context.now_ms - ts_ms) / 86_400_000
         raise _Refused("time_too_old", f"time is {days:.0f} days old")
     return Reading(sensor_id, kind, ts_ms, float(value))
