@@ -245,3 +245,55 @@ def test_embedded_broker_round_trip_with_mqtt_3_1_1(sqlite_url: str, tmp_path: P
                 )
         finally:
             store.close()
+
+
+def test_duplicates_are_stored_once_and_counted(
+    mosquitto: Mosquitto, sqlite_url: str, tmp_path: Path
+) -> None:
+    from floorwatch.store import open_store
+
+    now = int(time.time())
+    messages = [
+        (native_topic(MOISTURE), dumps({"ts": now - i, "kind": "moisture", "value": 5}))
+        for i in range(1, 21)
+    ]
+    settings = collector_settings(mosquitto, sqlite_url, tmp_path)
+    store = open_store(sqlite_url)
+    try:
+        with (
+            running_collector(settings) as collector,
+            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
+        ):
+            pub.publish_all(messages)
+            wait_until(lambda: collector.counters.snapshot().acknowledged == 20, 10, "first")
+            pub.publish_all(messages)  # a device resending after a lost PUBACK, say
+            wait_until(lambda: collector.counters.snapshot().acknowledged == 40, 10, "second")
+            snapshot = collector.counters.snapshot()
+        assert store.count_readings() == 20
+        assert (snapshot.stored, snapshot.duplicates) == (20, 20)
+    finally:
+        store.close()
+
+
+def test_counter_totals_survive_a_collector_restart(
+    mosquitto: Mosquitto, store_url: str, store: Store, tmp_path: Path
+) -> None:
+    """A people counter's passages are the increase of its running totals: the previous totals
+    are kept across a restart, so the first uplink after it still yields its passages."""
+    settings = collector_settings(mosquitto, store_url, tmp_path)
+    t0 = (int(time.time()) - 3_600) * 1000
+    topic = chirpstack_topic(VS350_EUI)
+
+    def uplink(ts: int, total_in: int, total_out: int) -> list[tuple[str, bytes]]:
+        fields = {"total_in": total_in, "total_out": total_out}
+        return [(topic, dumps(chirpstack_event(VS350_EUI, ts, fields)))]
+
+    with publisher(mosquitto.url_for(SIMULATOR_USER)) as pub:
+        with running_collector(settings) as collector:
+            pub.publish_all(uplink(t0, 65_500, 200))
+            wait_until(lambda: collector.counters.snapshot().acknowledged == 1, 10, "uplink 1")
+        with running_collector(settings) as collector:
+            pub.publish_all(uplink(t0 + 300_000, 20, 230))  # total_in wrapped at 65536
+            wait_until(lambda: collector.counters.snapshot().acknowledged == 1, 10, "uplink 2")
+    frame = store.read_readings(EPOCH, FAR, kinds=["footfall"])
+    assert list(frame["value"]) == [56.0 + 30.0]
