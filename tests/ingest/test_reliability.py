@@ -225,7 +225,9 @@ def test_sqlite_outage_spools_then_replays_in_order(
             wait_until(lambda: store.count_readings() == 3_000, 30, "all readings")
             snapshot = collector.counters.snapshot()
             assert snapshot.replayed == snapshot.spooled
-            assert snapshot.acknowledged == len(messages)
+            wait_until(
+                lambda: collector.counters.snapshot().acknowledged == len(messages), 10, "acks"
+            )
         assert not list(collector.spool_dir.glob("batch-*.json"))
         assert store.count_readings() == 3_000
     finally:
@@ -260,7 +262,9 @@ def test_influxdb_outage_spools_then_replays(
             wait_until(lambda: store.count_readings() == 3_000, 40, "all readings")
             snapshot = collector.counters.snapshot()
             assert snapshot.replayed == 1_000
-            assert snapshot.acknowledged == len(messages)
+            wait_until(
+                lambda: collector.counters.snapshot().acknowledged == len(messages), 10, "acks"
+            )
             store.close()
     finally:
         influx.stop()
