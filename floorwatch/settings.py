@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     spool_dir: Path = Path("spool")
     spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     counters_interval_s: float = Field(default=10.0, gt=0)
+    store_timeout_s: float = Field(
+        default=5.0, gt=0, description="collector: a store slower than this counts as down (spool)"
+    )
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="CA certificates for mqtts:// (unset: the system's)"
+    )
 
     # API
     api_host: str = "127.0.0.1"

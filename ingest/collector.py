@@ -1,0 +1,699 @@
+"""The collector: MQTT in, store out, and the acknowledgement only after a durable commit.
+
+Three threads, each with one job:
+- the MQTT thread (`_network_loop`) runs paho-mqtt: it connects (MQTT 5, fixed client id, clean
+  start off, session expiry and Receive Maximum in CONNECT), subscribes with QoS 1, puts every
+  message into the inbox, sends the acknowledgements it is handed, and reconnects with jittered
+  exponential backoff. Acks go through this thread because paho is not safe to write to from two
+  threads at once.
+- the decoding thread (`run`, the caller's) takes messages from the inbox in batches (by size,
+  in-flight window or time) and decodes them with the pure decoders.
+- the writer thread (`_writer_loop`) commits each batch's readings and quarantine records to the
+  store, and only then queues its acks (`manual_ack`). When the store does not answer, batches go
+  to the durable spool and are acked; they are replayed in order when it answers again. A full
+  spool stops the acks: the broker then stops sending (its in-flight window fills) and keeps the
+  rest for us.
+
+Killing the process at any moment loses nothing: an unacknowledged message is redelivered by the
+broker from the persistent session, and a reading written twice is stored once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from floorwatch.errors import BrokerError, FloorwatchError, StoreError, StoreUnavailable
+from floorwatch.readings import QuarantineRecord, Reading
+from floorwatch.registry import Registry, load_registry
+from floorwatch.settings import Settings
+from floorwatch.store import Store
+from ingest.counters import CountersSnapshot, IngestCounters
+from ingest.decoders import DecodeContext, Limits, SensorCatalog, decode
+from ingest.spool import CounterTotalsFile, Spool, SpooledBatch
+
+log = logging.getLogger("ingest.collector")
+
+# The uplink topic trees: native and SenML, ChirpStack v4, The Things Stack v3.
+TOPICS = ("floorwatch/up/#", "application/+/device/+/event/up", "v3/+/devices/+/up")
+QUARANTINE_PAYLOAD_CHARS = 2_000  # quarantined payloads are truncated to this
+KEEPALIVE_S = 30
+_NETWORK_POLL_S = 0.01  # how long the MQTT thread waits for traffic before sending queued acks
+_AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
+
+
+def subscriptions(share_group: str | None) -> list[str]:
+    """The topic filters to subscribe to, as `$share/GROUP/...` shared subscriptions if given."""
+    if share_group:
+        return [f"$share/{share_group}/{topic}" for topic in TOPICS]
+    return list(TOPICS)
+
+
+class Backoff:
+    """Exponential backoff with full jitter: each delay is uniform in [0, min(cap, base * 2**n)],
+    so collectors that lost the broker together do not all come back at the same instant."""
+
+    def __init__(self, base_s: float, cap_s: float):
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.attempts = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * 2**self.attempts)
+        self.attempts += 1
+        return random.uniform(self.base_s / 2, max(ceiling, self.base_s / 2))
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+def open_collector_store(settings: Settings, sensor_tags: Any) -> Store:
+    """Open the store with the collector's short timeout: a store slower than that counts as
+    unavailable, and the batch goes to the spool instead of blocking ingest."""
+    target = settings.store
+    if target.backend == "sqlite":
+        from floorwatch.store.sqlite import SqliteStore
+
+        assert target.path is not None
+        return SqliteStore(target.path, timeout_s=settings.store_timeout_s)
+    from floorwatch.store.influx import InfluxStore
+
+    return InfluxStore(target, sensor_tags=sensor_tags, timeout_s=settings.store_timeout_s)
+
+
+@dataclass(slots=True)
+class Inbound:
+    """A message as received. received_ms: wall clock, ms UTC; received_at: monotonic seconds;
+    connection: which connection it came on (its packet id means nothing on another)."""
+
+    mid: int
+    qos: int
+    connection: int
+    topic: str
+    payload: bytes
+    received_ms: int
+    received_at: float
+
+
+@dataclass(slots=True)
+class Batch:
+    """Messages taken together, decoded: committed together, then acknowledged together."""
+
+    messages: list[Inbound] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
+    quarantine: list[QuarantineRecord] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    counters_changed: bool = False
+    counter_totals: dict[str, tuple[int, float]] | None = None  # LoRaWAN totals after this batch
+
+
+def _payload_text(payload: bytes) -> str:
+    return payload[:QUARANTINE_PAYLOAD_CHARS].decode("utf-8", errors="replace")
+
+
+def _redacted_store(settings: Settings) -> str:
+    target = settings.store
+    if target.backend == "sqlite":
+        return f"sqlite:///{target.path}"
+    return f"{target.base_url}/{target.database}"
+
+
+class Collector:
+    """Runs until `request_stop()` (SIGTERM/SIGINT with `install_signal_handlers`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry | None = None,
+        counters: IngestCounters | None = None,
+    ):
+        self.settings = settings
+        self.counters = counters or IngestCounters()
+        self._registry = registry if registry is not None else load_registry(settings.registry)
+        self._catalog = SensorCatalog(self._registry)
+        self._limits = Limits(
+            max_payload_bytes=settings.max_payload_bytes,
+            max_future_ms=settings.max_future_s * 1000,
+            max_past_ms=settings.max_past_days * 86_400_000,
+        )
+        self._inbox: queue.SimpleQueue[Inbound] = queue.SimpleQueue()
+        self._acks: queue.SimpleQueue[tuple[int, int, int]] = queue.SimpleQueue()
+        self._connection = 0  # counts successful connections
+        self._stop = threading.Event()  # asked to stop: finish the batch at hand
+        self._closing = threading.Event()  # last acks queued: the MQTT thread disconnects
+        self._reload = threading.Event()
+        self._fatal: Exception | None = None  # why a thread gave up; run() raises it
+        self._subscribed = threading.Event()
+        self._ever_connected = False
+
+        # One folder per client id: collectors sharing a spool_dir never share a spool.
+        self.spool_dir = settings.spool_dir / settings.client_id
+        self._spool = Spool(self.spool_dir, settings.spool_max_bytes)
+        self._totals_file = CounterTotalsFile(self.spool_dir / "counter-totals.json")
+        self._totals = self._totals_file.load()
+        self._store: Store | None = None
+        self._store_down = False
+        self._store_retry_at = 0.0
+        self._store_backoff = Backoff(0.2, 5.0)
+        self._held_since: float | None = None  # back-pressure: when the spool was found full
+        # Decoded batches on their way to the writer; two let decoding run ahead of one commit.
+        self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        self._holding = False  # the writer holds a batch it cannot make durable
+        self._writer_alive = True
+
+        self._client = self._make_client()
+
+    # --- control (any thread, signal handlers) ---------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    @property
+    def subscribed(self) -> bool:
+        """True once the broker granted the subscriptions (on the first connection)."""
+        return self._subscribed.is_set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: stop after the batch at hand. SIGHUP: reload the registry."""
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            log.info("event=stop_requested signal=%s", signal.Signals(signum).name)
+            self.request_stop()
+
+        def reload(signum: int, frame: FrameType | None) -> None:
+            self.request_reload()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    # --- MQTT ------------------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        settings = self.settings
+        target = settings.mqtt
+        if target.embedded:
+            raise BrokerError(
+                "the collector needs the broker's URL (mqtt://host:port); for the embedded "
+                "broker use the URL it listens on (floorwatch.broker.EmbeddedBroker.url)"
+            )
+        if target.protocol_v5:
+            client = mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=settings.client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+                manual_ack=True,
+            )
+        else:  # MQTT 3.1.1 (the embedded amqtt broker): a persistent session is clean_session off
+            client = mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=settings.client_id,
+                protocol=MQTTProtocolVersion.MQTTv311,
+                clean_session=False,
+                manual_ack=True,
+            )
+        if target.username:
+            client.username_pw_set(target.username, target.password)
+        if target.tls:
+            client.tls_set(ca_certs=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None)
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        # Sets the target only; the MQTT thread connects (and reconnects) with these.
+        if target.protocol_v5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = settings.session_expiry_s
+            properties.ReceiveMaximum = settings.receive_maximum
+            client.connect_async(
+                target.host,
+                target.port,
+                keepalive=KEEPALIVE_S,
+                clean_start=False,
+                properties=properties,
+            )
+        else:
+            client.connect_async(target.host, target.port, keepalive=KEEPALIVE_S)
+        return client
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("event=broker_refused reason=%r", str(reason_code))
+            if not self._ever_connected and str(reason_code) in _AUTH_FAILURES:
+                target = self.settings.mqtt
+                self._fatal = BrokerError(
+                    f"broker {target.host}:{target.port} refused user "
+                    f"{target.username or '(none)'}: {reason_code}"
+                )
+                self.request_stop()
+            return
+        self._ever_connected = True
+        self._connection += 1
+        topics = subscriptions(self.settings.share_group)
+        if self.settings.mqtt.protocol_v5:
+            client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
+        else:
+            client.subscribe([(topic, 1) for topic in topics])
+        log.info(
+            "event=broker_connected session_present=%s topics=%s",
+            flags.session_present,
+            ",".join(topics),
+        )
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            log.error("event=subscription_refused reasons=%s", ",".join(refused))
+        else:
+            log.info("event=subscribed qos=%s", ",".join(str(int(c.value)) for c in reason_codes))
+            self._subscribed.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._inbox.put(
+            Inbound(
+                message.mid,
+                message.qos,
+                self._connection,
+                message.topic,
+                bytes(message.payload),
+                time.time_ns() // 1_000_000,
+                time.monotonic(),
+            )
+        )
+        self.counters.count_received()
+
+    def _send_acks(self) -> None:
+        """Send queued acks. Acks of messages from an earlier connection are dropped: the broker
+        redelivers those, and after a reconnect their packet ids may name other messages."""
+        client = self._client
+        while True:
+            try:
+                connection, mid, qos = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            if connection == self._connection:
+                client.ack(mid, qos)
+
+    def _network_loop(self) -> None:
+        """The MQTT thread. A failure here stops the collector rather than leave it deaf."""
+        try:
+            self._pump_mqtt()
+        except Exception as exc:
+            log.exception("event=mqtt_thread_failed")
+            self._fatal = exc
+            self.request_stop()
+
+    def _pump_mqtt(self) -> None:
+        """Connect, pump traffic and acks, reconnect with jittered backoff; until closing."""
+        client = self._client
+        backoff = Backoff(0.5, 30.0)
+        target = self.settings.mqtt
+        while not self._closing.is_set():
+            try:
+                client.reconnect()
+            except (OSError, ValueError) as exc:
+                delay = backoff.next_delay()
+                log.warning(
+                    "event=broker_unreachable broker=%s:%s error=%r retry_in_s=%.1f",
+                    target.host,
+                    target.port,
+                    str(exc),
+                    delay,
+                )
+                if self._closing.wait(delay):
+                    break
+                continue
+            rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+            while rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                rc = client.loop(timeout=_NETWORK_POLL_S)
+                self._send_acks()
+                if client.is_connected():
+                    backoff.reset()
+                if self._closing.is_set():
+                    self._send_acks()
+                    client.disconnect()
+                    for _ in range(100):  # flush the acks and DISCONNECT
+                        if client.loop(timeout=_NETWORK_POLL_S) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                            break
+                    log.info("event=broker_disconnected reason=stopping")
+                    return
+            delay = backoff.next_delay()
+            log.warning("event=broker_connection_lost rc=%s retry_in_s=%.1f", rc.name, delay)
+            if self._closing.wait(delay):
+                break
+
+    # --- the decoding thread (the caller's) -----------------------------------------------------
+    def run(self) -> CountersSnapshot:
+        """Collect until asked to stop; returns the final counters. Raises BrokerError when the
+        broker refuses our credentials, or the store's error if it refuses a batch."""
+        self._log_start()
+        network = threading.Thread(target=self._network_loop, name="mqtt", daemon=True)
+        writer = threading.Thread(target=self._writer_loop, name="store", daemon=True)
+        network.start()
+        writer.start()
+        try:
+            self._decode_loop()
+        finally:
+            self._hand_over(None)  # tells the writer to finish
+            writer.join()
+            self._closing.set()
+            network.join(timeout=10)
+            self._write_counters()
+            if self._store is not None:
+                self._store.close()
+        snapshot = self.counters.snapshot()
+        log.info(
+            "event=stopped received=%d stored=%d quarantined=%d duplicates=%d spooled=%d "
+            "replayed=%d acknowledged=%d spool_pending=%d",
+            snapshot.received,
+            snapshot.stored,
+            snapshot.quarantined,
+            snapshot.duplicates,
+            snapshot.spooled,
+            snapshot.replayed,
+            snapshot.acknowledged,
+            self._spool.pending,
+        )
+        if self._fatal is not None:
+            raise self._fatal
+        return snapshot
+
+    def _log_start(self) -> None:
+        settings = self.settings
+        target = settings.mqtt
+        log.info(
+            "event=start broker=%s://%s:%d user=%s store=%s topics=%s client_id=%s "
+            "clean_start=false session_expiry_s=%d receive_maximum=%d batch=%d/%dms "
+            "registry=%s sensors=%d spool=%s spool_pending=%d",
+            "mqtts" if target.tls else "mqtt",
+            target.host,
+            target.port,
+            target.username or "-",
+            _redacted_store(settings),
+            ",".join(subscriptions(settings.share_group)),
+            settings.client_id,
+            settings.session_expiry_s,
+            settings.receive_maximum,
+            settings.batch_size,
+            settings.batch_wait_ms,
+            self._registry.content_hash[:12],
+            len(self._catalog.ranges),
+            self.spool_dir,
+            self._spool.pending,
+        )
+
+    def _decode_loop(self) -> None:
+        """Take and decode batches, hand them to the writer; stop after the batch at hand."""
+        while True:
+            if self._reload.is_set():
+                self._reload.clear()
+                self._reload_registry()
+            stopping = self._stop.is_set()
+            batch = self._take_batch(wait=not stopping)
+            if batch.messages:
+                if batch.counters_changed:
+                    batch.counter_totals = dict(self._totals)  # as of this batch, for the file
+                self._hand_over(batch)
+            if stopping:
+                return
+
+    def _hand_over(self, batch: Batch | None) -> None:
+        """Queue a batch for the writer (None: finish). While the writer holds a batch under
+        back-pressure this waits; when stopping it gives up: unacknowledged messages are
+        redelivered by the broker."""
+        while True:
+            try:
+                self._batches.put(batch, timeout=0.1)
+                return
+            except queue.Full:
+                if self._stop.is_set() and (self._holding or not self._writer_alive):
+                    return
+
+    # --- the store writer thread ------------------------------------------------------------------
+    def _writer_loop(self) -> None:
+        """Commit each batch (store, else spool), then acknowledge it. Runs in its own thread so
+        that the next batch is decoded while this one is written (SQLite and HTTP release the
+        GIL). Also replays the spool when idle and writes the counters periodically."""
+        interval = self.settings.counters_interval_s
+        next_counters = time.monotonic() + interval
+        try:
+            while True:
+                try:
+                    batch = self._batches.get(timeout=0.1)
+                except queue.Empty:
+                    if self._spool.pending:
+                        self._replay_when_due()
+                else:
+                    if batch is None:
+                        return
+                    while not self._commit(batch):
+                        self._holding = True
+                        if self._stop.wait(0.5):
+                            log.warning(
+                                "event=stopping_unacknowledged messages=%d "
+                                "reason=store_away_and_spool_full note=the broker redelivers them",
+                                len(batch.messages),
+                            )
+                            return
+                    self._holding = False
+                    self._acknowledge(batch)
+                if time.monotonic() >= next_counters:
+                    self._write_counters()
+                    next_counters = time.monotonic() + interval
+        except FloorwatchError as exc:  # e.g. the store refused a batch: stop, say why
+            log.error("event=writer_failed error=%r", str(exc))
+            self._fatal = exc
+            self.request_stop()
+        except Exception as exc:  # a bug or a full disk: stop rather than run without a writer
+            log.exception("event=writer_failed")
+            self._fatal = exc
+            self.request_stop()
+        finally:
+            self._writer_alive = False
+
+    def _take_batch(self, wait: bool) -> Batch:
+        """Messages until batch_size readings, the in-flight window, or batch_wait_ms."""
+        batch = Batch()
+        inbox = self._inbox
+        try:
+            first = inbox.get(timeout=0.1) if wait else inbox.get_nowait()
+        except queue.Empty:
+            return batch
+        self._decode_into(batch, first)
+        size = self.settings.batch_size
+        # Up to three batches are unacknowledged at once (two queued, one being written): each
+        # takes at most a third of the in-flight window so the broker never stalls on us.
+        window = max(1, self.settings.receive_maximum // 3)
+        deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
+        while len(batch.readings) < size and len(batch.messages) < window:
+            try:
+                item = inbox.get_nowait()
+            except queue.Empty:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not wait:
+                    break
+                try:
+                    item = inbox.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            self._decode_into(batch, item)
+        return batch
+
+    def _decode_into(self, batch: Batch, item: Inbound) -> None:
+        context = DecodeContext(self._catalog, item.received_ms, self._limits, self._totals)
+        out = decode(item.topic, item.payload, context)
+        batch.messages.append(item)
+        if out.readings:
+            batch.readings.extend(out.readings)
+        if out.rejections:
+            text = _payload_text(item.payload)
+            for rejection in out.rejections:
+                batch.quarantine.append(
+                    QuarantineRecord(
+                        item.received_ms, item.topic, rejection.reason, rejection.detail, text
+                    )
+                )
+                batch.reasons[rejection.reason] += 1
+        if out.counter_totals:
+            self._totals.update(out.counter_totals)
+            batch.counters_changed = True
+
+    def _commit(self, batch: Batch) -> bool:
+        """Make the batch durable: in the store, else in the spool. False when neither can take
+        it (store away and spool full): then nothing is acknowledged."""
+        durable = SpooledBatch(batch.readings, batch.quarantine)
+        store = self._available_store()
+        if store is not None:
+            try:
+                if self._spool.pending:
+                    self._replay(store)  # older batches first: the order they were received
+                self._write(store, durable)
+            except StoreUnavailable as exc:
+                self._note_store_down(exc)
+                store = None
+        if store is None:
+            if self._spool.full:
+                if self._held_since is None:
+                    self._held_since = time.monotonic()
+                    log.warning(
+                        "event=backpressure spool_bytes=%d spool_max_bytes=%d "
+                        "note=not acknowledging until the store answers; the broker keeps the rest",
+                        self._spool.size_bytes,
+                        self._spool.max_bytes,
+                    )
+                return False
+            self._spool.append(durable)
+            self.counters.count_spooled(len(durable.readings))
+            log.info(
+                "event=spooled readings=%d quarantined=%d spool_batches=%d spool_bytes=%d",
+                len(durable.readings),
+                len(durable.quarantine),
+                self._spool.pending,
+                self._spool.size_bytes,
+            )
+        if self._held_since is not None:
+            log.info("event=backpressure_released held_s=%.1f", time.monotonic() - self._held_since)
+            self._held_since = None
+        if batch.counter_totals is not None:
+            self._totals_file.save(batch.counter_totals)
+        if batch.reasons:
+            self.counters.count_quarantined(batch.reasons)
+        return True
+
+    def _write(self, store: Store, batch: SpooledBatch) -> None:
+        new = store.write_readings(batch.readings)
+        store.write_quarantine(batch.quarantine)
+        total = len(batch.readings)
+        if new is None:  # InfluxDB cannot tell new from already stored
+            self.counters.count_stored(total)
+        else:
+            self.counters.count_stored(new, duplicates=total - new)
+
+    def _replay(self, store: Store) -> None:
+        def commit(batch: SpooledBatch) -> None:
+            self._write(store, batch)
+            self.counters.count_replayed(len(batch.readings))
+
+        pending = self._spool.pending
+        batches, readings = self._spool.replay(commit)
+        log.info("event=spool_replayed batches=%d of=%d readings=%d", batches, pending, readings)
+
+    def _replay_when_due(self) -> None:
+        store = self._available_store()
+        if store is None:
+            return
+        try:
+            self._replay(store)
+        except StoreUnavailable as exc:
+            self._note_store_down(exc)
+
+    def _available_store(self) -> Store | None:
+        """The store, opened on first use. None while it is down: after a failure it is tried
+        again only when its backoff has passed, so a dead store does not slow every batch."""
+        if self._store is not None and not self._store_down:
+            return self._store
+        if time.monotonic() < self._store_retry_at:
+            return None
+        try:
+            if self._store is None:
+                self._store = open_collector_store(self.settings, self._sensor_tags)
+            else:
+                self._store.ping()
+        except StoreUnavailable as exc:
+            self._note_store_down(exc)
+            return None
+        if self._store_down:
+            log.info("event=store_back store=%s", _redacted_store(self.settings))
+        self._store_down = False
+        self._store_backoff.reset()
+        return self._store
+
+    def _sensor_tags(self, sensor_id: str) -> dict[str, str]:
+        return self._registry.sensor_tags(sensor_id)  # follows registry reloads
+
+    def _note_store_down(self, exc: StoreUnavailable) -> None:
+        delay = self._store_backoff.next_delay()
+        self._store_retry_at = time.monotonic() + delay
+        if not self._store_down:
+            log.warning("event=store_unavailable error=%r retry_in_s=%.1f", str(exc), delay)
+        self._store_down = True
+
+    def _acknowledge(self, batch: Batch) -> None:
+        for message in batch.messages:
+            if message.qos:
+                self._acks.put((message.connection, message.mid, message.qos))
+        lag = time.monotonic() - batch.messages[0].received_at
+        self.counters.count_acknowledged(len(batch.messages), lag)
+
+    def _write_counters(self) -> None:
+        """Log a status line and write the counters to the store (unless it is away)."""
+        snapshot = self.counters.snapshot()
+        log.info(
+            "event=status received=%d stored=%d quarantined=%d duplicates=%d spooled=%d "
+            "replayed=%d acknowledged=%d lag_s=%.2f spool_batches=%d store=%s",
+            snapshot.received,
+            snapshot.stored,
+            snapshot.quarantined,
+            snapshot.duplicates,
+            snapshot.spooled,
+            snapshot.replayed,
+            snapshot.acknowledged,
+            snapshot.lag_s,
+            self._spool.pending,
+            "down" if self._store_down else "up",
+        )
+        if self._store is None or self._store_down:
+            return
+        points = snapshot.points(self.settings.client_id, int(time.time() * 1000))
+        try:
+            self._store.write_points(points)
+        except StoreError as exc:
+            log.warning("event=counters_not_written error=%r", str(exc))
+
+    def _reload_registry(self) -> None:
+        """SIGHUP: swap in the new registry; an invalid one is refused and the old one kept."""
+        try:
+            registry = load_registry(self.settings.registry)
+        except (FloorwatchError, OSError) as exc:
+            log.error(
+                "event=registry_reload_refused error=%r keeping=%s",
+                str(exc),
+                self._registry.content_hash[:12],
+            )
+            return
+        self._registry = registry
+        self._catalog = SensorCatalog(registry)
+        log.info(
+            "event=registry_reloaded registry=%s sensors=%d",
+            registry.content_hash[:12],
+            len(self._catalog.ranges),
+        )

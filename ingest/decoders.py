@@ -1,0 +1,637 @@
+"""Pure decoders: (topic, payload bytes, context) -> readings and rejections. No I/O, no clock.
+
+Four wire formats arrive over MQTT (see README "The sensor protocol" and shared/FORMATS.md):
+
+- native JSON on ``floorwatch/up/{sensor_id}``: one object ``{"ts", "kind", "value", "seq"?}``
+  or a batch ``{"readings": [ {...}, ... ]}``. ``ts`` is an RFC 3339 string with an offset, or
+  epoch seconds (a number).
+- SenML (RFC 8428) on the same topic: a JSON array of records. Resolved name = ``bn`` + ``n``
+  is the topic's sensor id (meaning its own kind), a bare kind (``"n": "moisture"``), or the
+  sensor id, ``:`` or ``/``, and a kind (`_senml_kind`). Resolved time = ``bt`` + ``t`` in
+  seconds; below 2**28 it is relative to now. Resolved value = ``bv`` + ``v``. Units are checked
+  (``%`` or ``/`` for moisture and dirt, ``count`` for footfall, ``Cel``, ``%RH``, ``%EL``,
+  ``dBm``, ``dB``).
+- ChirpStack v4 uplink events on ``application/{app}/device/{devEui}/event/up``.
+- The Things Stack v3 uplinks on ``v3/{app}@{tenant}/devices/{device_id}/up``.
+
+LoRaWAN decoded fields become readings through the registry's field mappings (scale, offset,
+summed fields, cumulative counters). A counter's previous totals are state: the collector passes
+them in (`DecodeContext.counter_totals`) and keeps what comes out (`Decoded.counter_totals`), so
+these functions stay pure and a crash can never make them disagree with what was committed.
+
+Every rejection carries a stable reason code (`REASONS`) and a human detail. A message may yield
+both readings and rejections (one bad reading in a batch does not spoil the others).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from floorwatch.readings import VALID_RANGE, Kind, Reading
+from floorwatch.registry import Registry
+from floorwatch.registry.schema import FieldMapping
+
+REASONS = (
+    "payload_too_large",
+    "malformed_json",
+    "not_an_object",
+    "wrong_type",
+    "missing_field",
+    "not_finite",
+    "out_of_range",
+    "unknown_sensor",
+    "unknown_device",
+    "unknown_kind",
+    "kind_not_installed",
+    "time_in_future",
+    "time_too_old",
+    "bad_time",
+    "bad_topic",
+    "empty_payload",
+    "bad_senml",
+    "unsupported_format",
+)
+
+NATIVE_PREFIX = "floorwatch/up/"
+SENML_RELATIVE_LIMIT_S = 2**28  # RFC 8428 4.5.3: smaller resolved times are relative to now
+SENML_VERSION = 10  # the version RFC 8428 defines; a pack needing a newer one is refused
+
+_CHIRPSTACK_TOPIC = re.compile(r"^application/([^/]+)/device/([0-9a-fA-F]{16})/event/up$")
+_TTS_TOPIC = re.compile(r"^v3/([^/@]+)@([^/]+)/devices/([^/]+)/up$")
+_KIND_VALUES = frozenset(k.value for k in Kind)
+
+# SenML units accepted per kind, with the factor to the kind's unit (floorwatch.readings).
+SENML_UNITS: dict[str, dict[str, float]] = {
+    Kind.MOISTURE: {"%": 1.0, "/": 100.0},
+    Kind.DIRT: {"%": 1.0, "/": 100.0},
+    Kind.FOOTFALL: {"count": 1.0},
+    Kind.TEMPERATURE: {"Cel": 1.0},
+    Kind.HUMIDITY: {"%RH": 1.0},
+    Kind.BATTERY: {"%": 1.0, "%EL": 1.0},
+    Kind.RSSI: {"dBm": 1.0},
+    Kind.SNR: {"dB": 1.0},
+}
+
+
+# --- what goes in ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """A LoRaWAN device: the sensor it is and how its decoded fields map to readings."""
+
+    sensor_id: str
+    mappings: tuple[FieldMapping, ...]
+
+
+class SensorCatalog:
+    """The registry reduced to what decoding needs, built once per registry (and on SIGHUP).
+
+    `ranges[sensor_id][kind]` = (low, high) for each kind the sensor may publish, so checking
+    "known sensor, installed kind, in range" is two dict lookups per reading.
+    """
+
+    def __init__(self, registry: Registry):
+        self.content_hash = registry.content_hash
+        self.own_kind: dict[str, str] = {
+            sensor_id: str(place.sensor.kind) for sensor_id, place in registry.sensors.items()
+        }
+        self.ranges: dict[str, dict[str, tuple[float, float]]] = {}
+        for sensor_id, place in registry.sensors.items():
+            self.ranges[sensor_id] = {
+                str(kind): VALID_RANGE.get(Kind(kind), (-sys.float_info.max, sys.float_info.max))
+                for kind in place.sensor.kinds
+            }
+        self.devices: dict[str, DeviceInfo] = {
+            eui: DeviceInfo(place.sensor.id, tuple(place.sensor.lorawan.mappings))
+            for eui, place in registry.sensors_by_dev_eui.items()
+            if place.sensor.lorawan is not None
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Input limits: payload size in bytes, tolerated clock skew and backfill age in ms."""
+
+    max_payload_bytes: int = 64 * 1024
+    max_future_ms: int = 300_000
+    max_past_ms: int = 400 * 86_400_000
+
+
+# counter key "sensor_id/kind/field" -> (time of the uplink in ms, running total)
+CounterTotals = Mapping[str, tuple[int, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeContext:
+    """Everything a decoder may look at besides the message. now_ms: receive time, ms UTC."""
+
+    catalog: SensorCatalog
+    now_ms: int
+    limits: Limits = Limits()
+    counter_totals: CounterTotals = field(default_factory=dict)
+    # The accepted time window, derived from now_ms and limits.
+    earliest_ms: int = field(init=False)
+    latest_ms: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "earliest_ms", self.now_ms - self.limits.max_past_ms)
+        object.__setattr__(self, "latest_ms", self.now_ms + self.limits.max_future_ms)
+
+
+# --- what comes out ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why (part of) a message was refused: a stable code from REASONS and a human detail."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(slots=True)
+class Decoded:
+    """Readings to store, rejections to quarantine, and updated counter totals to keep."""
+
+    readings: list[Reading] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    counter_totals: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def reject(self, reason: str, detail: str) -> Decoded:
+        self.rejections.append(Rejection(reason, detail))
+        return self
+
+
+class _Refused(Exception):
+    """Internal: one reading (or the whole message) is refused with a reason."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# --- entry point -------------------------------------------------------------------------------
+def decode(topic: str, payload: bytes, context: DecodeContext) -> Decoded:
+    """Decode one MQTT message of any supported format, chosen by its topic."""
+    if len(payload) > context.limits.max_payload_bytes:
+        return Decoded().reject(
+            "payload_too_large",
+            f"{len(payload)} bytes, limit {context.limits.max_payload_bytes}",
+        )
+    if not payload.strip():
+        return Decoded().reject("empty_payload", "the message has no payload")
+    if topic.startswith(NATIVE_PREFIX):
+        return decode_native_topic(topic, payload, context)
+    if topic.startswith("application/"):
+        return decode_chirpstack(topic, payload, context)
+    if topic.startswith("v3/"):
+        return decode_things_stack(topic, payload, context)
+    return Decoded().reject("bad_topic", f"no decoder for topic {topic!r}")
+
+
+def _parse_json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _Refused("malformed_json", f"not JSON: {exc}"[:200]) from None
+
+
+# --- native JSON and SenML ---------------------------------------------------------------------
+def decode_native_topic(topic: str, payload: bytes, context: DecodeContext) -> Decoded:
+    """``floorwatch/up/{sensor_id}``: a JSON object is native, a JSON array is SenML."""
+    sensor_id = topic[len(NATIVE_PREFIX) :]
+    if not sensor_id or "/" in sensor_id:
+        return Decoded().reject("bad_topic", f"expected floorwatch/up/<sensor_id>, got {topic!r}")
+    ranges = context.catalog.ranges.get(sensor_id)
+    if ranges is None:
+        return Decoded().reject("unknown_sensor", f"sensor {sensor_id!r} is not in the registry")
+    try:
+        document = _parse_json(payload)
+    except _Refused as refused:
+        return Decoded().reject(refused.reason, refused.detail)
+    if isinstance(document, list):
+        return decode_senml(sensor_id, ranges, document, context)
+    if isinstance(document, dict):
+        return decode_native(sensor_id, ranges, document, context)
+    return Decoded().reject(
+        "not_an_object", f"expected a JSON object or SenML array, got {type(document).__name__}"
+    )
+
+
+def decode_native(
+    sensor_id: str,
+    ranges: Mapping[str, tuple[float, float]],
+    document: dict[str, Any],
+    context: DecodeContext,
+) -> Decoded:
+    """A native message: one reading object, or ``{"readings": [...]}``."""
+    out = Decoded()
+    if "readings" in document:
+        items = document["readings"]
+        if not isinstance(items, list):
+            return out.reject("wrong_type", f"readings must be a list, got {type(items).__name__}")
+        if not items:
+            return out.reject("missing_field", "readings is empty")
+        for index, item in enumerate(items):
+            try:
+                if not isinstance(item, dict):
+                    raise _Refused("not_an_object", f"got {type(item).__name__}")
+                out.readings.append(_native_reading(sensor_id, ranges, item, context))
+            except _Refused as refused:
+                out.reject(refused.reason, f"readings[{index}]: {refused.detail}")
+        return out
+    try:
+        out.readings.append(_native_reading(sensor_id, ranges, document, context))
+    except _Refused as refused:
+        out.reject(refused.reason, refused.detail)
+    return out
+
+
+def _native_reading(
+    sensor_id: str,
+    ranges: Mapping[str, tuple[float, float]],
+    item: dict[str, Any],
+    context: DecodeContext,
+) -> Reading:
+    try:
+        kind = item["kind"]
+        value = item["value"]
+        ts = item["ts"]
+    except KeyError as exc:
+        raise _Refused("missing_field", f"no {exc.args[0]!r}") from None
+    seq = item.get("seq")
+    if seq is not None and type(seq) is not int:
+        raise _Refused("wrong_type", f"seq must be an integer, got {type(seq).__name__}")
+    ts_ms = ts * 1000 if type(ts) is int else _native_time_ms(ts)  # whole seconds: the common case
+    return _checked(sensor_id, ranges, kind, value, ts_ms, context)
+
+
+def _native_time_ms(ts: Any) -> int:
+    """RFC 3339 string with an offset, or epoch seconds -> ms since the epoch."""
+    kind = type(ts)
+    if kind is str:
+        return _rfc3339_ms(ts)
+    if kind is int or kind is float:
+        if not math.isfinite(ts):
+            raise _Refused("bad_time", f"ts {ts!r} is not a finite number")
+        return round(ts * 1000)
+    raise _Refused(
+        "wrong_type", f"ts must be an RFC 3339 string or epoch seconds, got {kind.__name__}"
+    )
+
+
+def _rfc3339_ms(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Refused("bad_time", f"{text[:40]!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise _Refused("bad_time", f"{text[:40]!r} has no UTC offset")
+    return round(moment.timestamp() * 1000)
+
+
+def _checked(
+    sensor_id: str,
+    ranges: Mapping[str, tuple[float, float]],
+    kind: Any,
+    value: Any,
+    ts_ms: int,
+    context: DecodeContext,
+) -> Reading:
+    """Validate one reading: kind known and installed, value a finite number in range, time sane."""
+    if type(kind) is not str:
+        raise _Refused("wrong_type", f"kind must be a string, got {type(kind).__name__}")
+    bounds = ranges.get(kind)
+    if bounds is None:
+        if kind in _KIND_VALUES:
+            raise _Refused("kind_not_installed", f"sensor {sensor_id!r} does not measure {kind}")
+        raise _Refused("unknown_kind", f"unknown kind {kind[:40]!r}")
+    value_type = type(value)
+    if value_type is not float and value_type is not int:  # bool is an int subclass: excluded
+        raise _Refused("wrong_type", f"{kind} value must be a number, got {value_type.__name__}")
+    if not bounds[0] <= value <= bounds[1]:  # false for NaN and infinities too: bounds are finite
+        if not math.isfinite(value):
+            raise _Refused("not_finite", f"{kind} value is {value!r}")
+        raise _Refused("out_of_range", f"{kind} {value!r} outside {bounds[0]:g}..{bounds[1]:g}")
+    if not context.earliest_ms <= ts_ms <= context.latest_ms:
+        if ts_ms > context.latest_ms:
+            ahead = (ts_ms - context.now_ms) / 1000
+            raise _Refused(
+                "time_in_future", f"time is {ahead:.0f} s ahead of the collector's clock"
+            )
+        days = (context.now_ms - ts_ms) / 86_400_000
+        raise _Refused("time_too_old", f"time is {days:.0f} days old")
+    return Reading(sensor_id, kind, ts_ms, float(value))
+
+
+def decode_senml(
+    sensor_id: str,
+    ranges: Mapping[str, tuple[float, float]],
+    pack: list[Any],
+    context: DecodeContext,
+) -> Decoded:
+    """A SenML pack (RFC 8428) published on a sensor's own topic. Times in seconds."""
+    out = Decoded()
+    if not pack:
+        return out.reject("bad_senml", "empty SenML pack")
+    base_name = ""
+    base_time = 0.0
+    base_unit: str | None = None
+    base_value = 0.0
+    now_s = context.now_ms / 1000
+    for index, record in enumerate(pack):
+        try:
+            if not isinstance(record, dict):
+                raise _Refused("not_an_object", f"got {type(record).__name__}")
+            # Base fields apply to this record and the ones after it (RFC 8428 4.1).
+            if "bver" in record:
+                bver = record["bver"]
+                if type(bver) is not int or bver > SENML_VERSION:
+                    raise _Refused("bad_senml", f"bver {bver!r} is not supported")
+            if "bn" in record:
+                base_name = _senml_str(record, "bn")
+            if "bt" in record:
+                base_time = _senml_number(record, "bt")
+            if "bu" in record:
+                base_unit = _senml_str(record, "bu")
+            if "bv" in record:
+                base_value = _senml_number(record, "bv")
+            if "bs" in record:
+                _senml_number(record, "bs")  # validated; sums are not readings (see below)
+            name = base_name + (_senml_str(record, "n") if "n" in record else "")
+            if not name:
+                raise _Refused("bad_senml", "record has no name (bn + n)")
+            kind = _senml_kind(name, sensor_id, context.catalog.own_kind[sensor_id])
+            if "v" in record:
+                value = record["v"]
+                if type(value) is float or type(value) is int:
+                    value = base_value + value
+            elif "vs" in record or "vb" in record or "vd" in record:
+                raise _Refused("wrong_type", f"{kind[:40]} needs a numeric value (v)")
+            elif "s" in record:
+                raise _Refused("unsupported_format", "SenML sums (s) are not readings; send v")
+            else:
+                raise _Refused("missing_field", "record has no value (v)")
+            unit = record.get("u", base_unit)
+            if unit is not None:
+                factors = SENML_UNITS.get(kind)
+                if type(unit) is not str:
+                    raise _Refused("wrong_type", "u must be a string")
+                if factors is not None and unit not in factors:
+                    raise _Refused(
+                        "bad_senml", f"unit {unit[:20]!r} for {kind}, expected {sorted(factors)}"
+                    )
+                if factors is not None and type(value) in (float, int):
+                    value = value * factors[unit]
+            t = _senml_number(record, "t") if "t" in record else 0.0
+            when = base_time + t
+            if when < SENML_RELATIVE_LIMIT_S:
+                when = now_s + when
+            ts_ms = round(when * 1000)
+            out.readings.append(_checked(sensor_id, ranges, kind, value, ts_ms, context))
+        except _Refused as refused:
+            out.reject(refused.reason, f"record {index}: {refused.detail}")
+    return out
+
+
+def _senml_kind(name: str, sensor_id: str, own_kind: str) -> str:
+    """The kind a resolved SenML name stands for, on the topic of `sensor_id`.
+
+    Accepted names: the sensor id itself (its own kind; ``"bn": "yst-ostra-main-inner-",
+    "n": "moisture"``), a bare kind (``"n": "temperature"``), or a kind after the sensor id and
+    ``:`` or ``/`` (``"bn": "urn:dev:floorwatch:<sensor_id>:", "n": "temperature"``).
+    """
+    if name == sensor_id:
+        return own_kind
+    cut = max(name.rfind(":"), name.rfind("/"))
+    if cut < 0:
+        return name  # a bare kind; unknown or not installed ones are refused by _checked
+    prefix, kind = name[:cut], name[cut + 1 :]
+    if prefix != sensor_id and not prefix.endswith((":" + sensor_id, "/" + sensor_id)):
+        raise _Refused(
+            "bad_senml", f"name {name[:80]!r} is not of sensor {sensor_id!r} (its topic)"
+        )
+    return kind
+
+
+def _senml_str(record: dict[str, Any], key: str) -> str:
+    value = record[key]
+    if type(value) is not str:
+        raise _Refused("bad_senml", f"{key} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _senml_number(record: dict[str, Any], key: str) -> float:
+    value = record[key]
+    if type(value) is not float and type(value) is not int:
+        raise _Refused("bad_senml", f"{key} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise _Refused("not_finite", f"{key} is {value!r}")
+    return float(value)
+
+
+# --- LoRaWAN network servers -------------------------------------------------------------------
+def decode_chirpstack(topic: str, payload: bytes, context: DecodeContext) -> Decoded:
+    """A ChirpStack v4 uplink event: ``deviceInfo.devEui``, ``time``, ``object``, ``rxInfo[]``."""
+    match = _CHIRPSTACK_TOPIC.match(topic)
+    if match is None:
+        return Decoded().reject(
+            "bad_topic", f"expected application/<app>/device/<devEui>/event/up, got {topic!r}"
+        )
+    try:
+        event = _parse_json(payload)
+        if not isinstance(event, dict):
+            raise _Refused("not_an_object", f"expected an object, got {type(event).__name__}")
+        if "devEUI" in event or "objectJSON" in event:
+            raise _Refused("unsupported_format", "ChirpStack v3 event (devEUI/objectJSON)")
+        info = _object(event, "deviceInfo")
+        dev_eui = _string(info, "devEui", "deviceInfo.devEui").lower()
+        if dev_eui != match.group(2).lower():
+            raise _Refused("bad_topic", f"devEui {dev_eui} differs from the topic's")
+        device = _device(dev_eui, context)
+        decoded_fields = _object(event, "object", "object (no codec configured?)")
+        ts_ms = _uplink_time(event.get("time"), context)
+        links = event.get("rxInfo")
+    except _Refused as refused:
+        return Decoded().reject(refused.reason, refused.detail)
+    return _lorawan_readings(device, decoded_fields, ts_ms, links, context)
+
+
+def decode_things_stack(topic: str, payload: bytes, context: DecodeContext) -> Decoded:
+    """A The Things Stack v3 uplink: ``end_device_ids.dev_eui``, ``received_at``,
+    ``uplink_message.decoded_payload`` and ``uplink_message.rx_metadata[]``."""
+    match = _TTS_TOPIC.match(topic)
+    if match is None:
+        return Decoded().reject(
+            "bad_topic", f"expected v3/<app>@<tenant>/devices/<id>/up, got {topic!r}"
+        )
+    try:
+        message = _parse_json(payload)
+        if not isinstance(message, dict):
+            raise _Refused("not_an_object", f"expected an object, got {type(message).__name__}")
+        ids = _object(message, "end_device_ids")
+        dev_eui = _string(ids, "dev_eui", "end_device_ids.dev_eui").lower()
+        device = _device(dev_eui, context)
+        uplink = _object(message, "uplink_message")
+        decoded_fields = _object(uplink, "decoded_payload", "uplink_message.decoded_payload")
+        received = message.get("received_at", uplink.get("received_at"))
+        ts_ms = _uplink_time(received, context)
+        links = uplink.get("rx_metadata")
+    except _Refused as refused:
+        return Decoded().reject(refused.reason, refused.detail)
+    return _lorawan_readings(device, decoded_fields, ts_ms, links, context)
+
+
+def _object(parent: dict[str, Any], key: str, label: str | None = None) -> dict[str, Any]:
+    value = parent.get(key)
+    if value is None:
+        raise _Refused("missing_field", f"no {label or key}")
+    if not isinstance(value, dict):
+        raise _Refused("wrong_type", f"{label or key} must be an object")
+    return value
+
+
+def _string(parent: dict[str, Any], key: str, label: str) -> str:
+    value = parent.get(key)
+    if value is None:
+        raise _Refused("missing_field", f"no {label}")
+    if type(value) is not str:
+        raise _Refused("wrong_type", f"{label} must be a string")
+    return value
+
+
+def _device(dev_eui: str, context: DecodeContext) -> DeviceInfo:
+    device = context.catalog.devices.get(dev_eui)
+    if device is None:
+        raise _Refused("unknown_device", f"device {dev_eui} is not in the registry")
+    return device
+
+
+def _uplink_time(value: Any, context: DecodeContext) -> int:
+    """The network server's receive time; without one, the collector's receive time."""
+    if value is None:
+        return context.now_ms
+    if type(value) is not str:
+        raise _Refused("wrong_type", "time must be an RFC 3339 string")
+    return _rfc3339_ms(value)
+
+
+def _lorawan_readings(
+    device: DeviceInfo,
+    decoded_fields: dict[str, Any],
+    ts_ms: int,
+    links: Any,
+    context: DecodeContext,
+) -> Decoded:
+    """Map decoded fields through the registry; add the best gateway's rssi and snr."""
+    out = Decoded()
+    sensor_id = device.sensor_id
+    ranges = context.catalog.ranges.get(sensor_id, {})
+    mapped = 0
+    for mapping in device.mappings:
+        present = [name for name in mapping.fields if name in decoded_fields]
+        if not present:
+            continue  # a device need not send every field in every uplink (battery, say)
+        mapped += 1
+        try:
+            if len(present) < len(mapping.fields):
+                missing = sorted(set(mapping.fields) - set(present))
+                raise _Refused("missing_field", f"{mapping.kind}: no {', '.join(missing)}")
+            numbers = [_field_number(decoded_fields, name) for name in mapping.fields]
+            if mapping.cumulative:
+                total = _passages(sensor_id, mapping, numbers, ts_ms, context, out)
+                if total is None:
+                    continue
+            else:
+                total = sum(numbers)
+            # Rounded to 0.001: a scale such as 100/255 written as 0.392157 would otherwise put
+            # full scale at 100.000035 %, out of range. Sensors resolve far coarser than this.
+            value = round(total * mapping.scale + mapping.offset, 3)
+            kind = str(mapping.kind)
+            out.readings.append(_checked(sensor_id, ranges, kind, value, ts_ms, context))
+        except _Refused as refused:
+            out.reject(refused.reason, refused.detail)
+    if mapped == 0:
+        wanted = sorted({name for m in device.mappings for name in m.fields})
+        out.reject("missing_field", f"no mapped field ({', '.join(wanted)}) in the decoded payload")
+    for kind, value in _link_quality(links).items():
+        try:
+            out.readings.append(_checked(sensor_id, ranges, kind, value, ts_ms, context))
+        except _Refused as refused:
+            out.reject(refused.reason, f"link quality: {refused.detail}")
+    return out
+
+
+def _field_number(decoded_fields: dict[str, Any], name: str) -> float:
+    value = decoded_fields[name]
+    if type(value) is not float and type(value) is not int:
+        raise _Refused("wrong_type", f"field {name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise _Refused("not_finite", f"field {name} is {value!r}")
+    return float(value)
+
+
+def _passages(
+    sensor_id: str,
+    mapping: FieldMapping,
+    totals: list[float],
+    ts_ms: int,
+    context: DecodeContext,
+    out: Decoded,
+) -> float | None:
+    """Running totals -> passages since the previous uplink, summed over the fields.
+
+    None when there is nothing to report: the first uplink seen (no previous total to subtract)
+    or an uplink not newer than the last one (a redelivery: its passages are already counted).
+    A total below the previous one is a wrap at `counter_max` when the wrapped increase is small
+    (under half the counter range), otherwise a counter reset (the device restarted from 0).
+    """
+    passages = 0.0
+    complete = True
+    for name, total in zip(mapping.fields, totals, strict=True):
+        if total < 0:
+            raise _Refused("out_of_range", f"running total {name} is negative")
+        key = f"{sensor_id}/{mapping.kind}/{name}"
+        previous = out.counter_totals.get(key) or context.counter_totals.get(key)
+        if previous is not None and ts_ms <= previous[0]:
+            return None
+        out.counter_totals[key] = (ts_ms, total)
+        if previous is None:
+            complete = False
+            continue
+        increase = total - previous[1]
+        if increase < 0:
+            cap = mapping.counter_max
+            if cap is not None and total + cap - previous[1] < cap / 2:
+                increase = total + cap - previous[1]  # wrapped around at counter_max
+            else:
+                increase = total  # reset: counting restarted from 0
+        passages += increase
+    return passages if complete else None
+
+
+def _link_quality(links: Any) -> dict[str, float]:
+    """rssi (dBm) and snr (dB) of the gateway that heard the uplink best."""
+    if not isinstance(links, list):
+        return {}
+    best: dict[str, Any] | None = None
+    for link in links:
+        if not isinstance(link, dict):
+            continue
+        rssi = link.get("rssi")
+        if type(rssi) is not int and type(rssi) is not float:
+            continue
+        if best is None or rssi > best["rssi"]:
+            best = link
+    if best is None:
+        return {}
+    quality = {"rssi": float(best["rssi"])}
+    snr = best.get("snr")
+    if type(snr) is int or type(snr) is float:
+        quality["snr"] = float(snr)
+    return quality
