@@ -125,8 +125,11 @@ def run(
         task = progress.add_task("writing" if out else "publishing", total=max(planned, 1), rate="")
 
         def advance(chunk: Chunk) -> None:
+            add(chunk.readings)
+
+        def add(count: float) -> None:
             elapsed = max(time.monotonic() - began, 1e-9)
-            done = progress.tasks[0].completed + chunk.readings
+            done = progress.tasks[0].completed + count
             progress.update(task, completed=done, rate=f"{done / elapsed:,.0f} readings/s")
 
         if out is not None:
@@ -136,12 +139,17 @@ def run(
             pacer = Pacer(pace)
             with Publisher(settings.mqtt, client_id, window=window) as publisher:
                 for chunk in sim.chunks():
-                    for sent_s, topic, payload in chunk.timed:
+                    # Progress within the day too (a realtime run spends a day on it).
+                    per_message = chunk.readings / max(len(chunk.timed), 1)
+                    step = 500
+                    for n, (sent_s, topic, payload) in enumerate(chunk.timed, 1):
                         pacer.wait(sent_s)
                         publisher.publish(topic, payload.encode())
+                        if n % step == 0:
+                            add(step * per_message)
                     messages += len(chunk.timed)
                     readings += chunk.readings
-                    advance(chunk)
+                    add(chunk.readings - (len(chunk.timed) // step) * step * per_message)
     elapsed = time.monotonic() - began
     written = []
     if truth is not None:

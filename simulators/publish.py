@@ -124,8 +124,12 @@ class Publisher:
         self.connect()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.close()
+        else:  # interrupted or failed: do not wait for acknowledgements
+            self.client.disconnect()
+            self.client.loop_stop()
 
     def connect(self) -> None:
         where = f"{self.target.host}:{self.target.port}"
