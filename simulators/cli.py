@@ -195,8 +195,9 @@ def verify(
     ] = None,
     client_id: Annotated[str, typer.Option(help="MQTT client id.")] = "floorwatch-verify",
 ) -> None:
-    """Commissioning check: publish a burst for the sensors through the broker and wait until
-    the collector has stored it. Exits non-zero when anything is lost, quarantined or slow.
+    """Commissioning check: a tagged burst through the broker, watched into the store.
+
+    Exits non-zero when anything is lost or quarantined, or the p95 latency is over the limit.
 
     Example: floorwatch simulate verify --school yst-ostra --max-latency 2
     """
