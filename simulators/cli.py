@@ -19,7 +19,7 @@ from floorwatch.settings import load_settings
 from simulators.publish import Pace, Pacer, Publisher
 from simulators.scenario import load_scenario
 from simulators.simulation import Chunk, simulate
-from simulators.timegrid import LOCAL
+from simulators.timegrid import LOCAL, local_midnight_s
 
 app = typer.Typer(
     name="simulate",
@@ -106,6 +106,14 @@ def run(
         )
     first_day = _parse_date(start, datetime.now(LOCAL).date())
 
+    if out is None and not pace.realtime:
+        end_s = local_midnight_s(first_day) + 86400 * days
+        if end_s > time.time() + 300:
+            err.print(
+                "[yellow]warning:[/yellow] the span reaches into the future; a collector "
+                "rejects readings more than a few minutes ahead (time_in_future). "
+                "Use --speed realtime for live data."
+            )
     began = time.monotonic()
     with err.status("simulating weather, entrances and sensors..."):
         sim = simulate(registry, scenario, first_day, days, seed)
