@@ -44,7 +44,7 @@ def test_truth_and_weather_files_are_reproducible(registry: Registry, tmp_path: 
     scenario = load_scenario()
     runs = []
     for name in ("a", "b"):
-        sim = simulate(registry, scenario, date(2026, 9, 29), 3, seed=8)
+        sim = simulate(registry, scenario, date(2026, 9, 30), 2, seed=8)
         truth = tmp_path / name / "truth.csv.gz"
         truth.parent.mkdir()
         sidecar = sim.write_truth(truth)
@@ -58,7 +58,7 @@ def test_truth_and_weather_files_are_reproducible(registry: Registry, tmp_path: 
     assert str(frame["time"].dt.tz) == "UTC"
     assert document["entrances"]["trb-vastervang-main"]["periods"][1]["profile"] == "entre-ren"
     assert document["entrances"]["trb-vastervang-main"]["periods"][1]["capture_efficiency"] == 0.85
-    assert document["seed"] == 8 and document["days"] == 3
+    assert document["seed"] == 8 and document["days"] == 2
 
     # The file holds the same state as the in-memory truth (to its two decimals).
     memory = sim.truth
