@@ -12,6 +12,8 @@ Python API (for analytics tests and benchmarks; the CLI `floorwatch simulate` is
     sim.entrances    # {entrance id: EntranceTruth} numpy arrays per minute, profile periods
     sim.profiles_document()   # the true profile per entrance and period (truth sidecar JSON)
     for topic, payload in sim.messages(): ...   # MQTT messages in send order (payload bytes)
+    sim.readings_frame()     # what a collector stores from them (time, sensor_id, kind, value),
+    store.write_readings(list(sim.readings()))  # without delivery faults: a store without a broker
     sim.write_jsonl(open("out.jsonl", "w"))     # {"topic": ..., "payload": "<JSON text>"} lines
     sim.write_truth(Path("truth.csv.gz"))       # + truth.json (format: simulators.simulation)
     sim.write_weather(Path("weather"))          # SMHI JSON, one file per station and parameter

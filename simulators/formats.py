@@ -316,12 +316,13 @@ class Encoder:
         device = encode_basestring(f"eui-{lorawan.dev_eui}")
         app = encode_basestring(formats.tts_application)
         dev_addr = f"{self._id_hash & 0x01FFFFFF:08X}"
-        # The network server stamps the uplink a fraction of a second after the device sent it.
+        # The network server stamps the uplink a fraction of a second after the device sent it;
+        # below the millisecond, under half of one, so rounding and truncating to ms agree.
         fraction_ms = self._tts_fraction_ms(series)
         payloads = []
         for i in range(len(seq)):
             decoded = ",".join(f'"{name}":{fields[name][i]}' for name in names)
-            received = f"{times[i]}.{fraction_ms:03d}{(seq[i] * 7919) % 1_000_000:06d}Z"
+            received = f"{times[i]}.{fraction_ms:03d}{(seq[i] * 7919) % 500_000:06d}Z"
             gateway_time = f"{times[i]}.{max(fraction_ms - 60, 0):03d}000000Z"
             counter = f'"f_cnt":{seq[i]},' if seq[i] else ""
             ulid = f"01J{self._id_hash:010X}{seq[i]:013X}"
@@ -347,6 +348,39 @@ class Encoder:
         if self.format == "tts":
             return base + self._tts_fraction_ms(series)
         return base + series.tag_ms
+
+    def stored_readings(self, series: SensorSeries) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """What a collector stores from this sensor's messages, per kind: (times ms, values).
+
+        The wire format's own effects included: LoRaWAN values pass through the integer fields
+        of the mapping (value = field x scale + offset, to 0.001), a people counter's first
+        uplink gives no footfall (nothing to subtract), and LoRaWAN uplinks carry rssi and snr.
+        """
+        offset = self._tts_fraction_ms(series) if self.format == "tts" else series.tag_ms
+        times = series.ts_s * 1000 + offset
+        lorawan = self.place.sensor.lorawan
+        if lorawan is None:
+            return {kind: (times, values) for kind, values in series.values.items()}
+        stored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        fields = lorawan_fields(self.place, series, slice(0, len(series)))
+        for mapping in lorawan.mappings:
+            kind = str(mapping.kind)
+            if kind not in series.values:
+                continue
+            total = np.sum(
+                [np.asarray(fields[name], dtype=np.float64) for name in mapping.fields], axis=0
+            )
+            if mapping.cumulative:
+                wrap = mapping.counter_max or 2**32
+                per_field = [np.asarray(fields[name], dtype=np.float64) for name in mapping.fields]
+                increase = np.sum([np.diff(v) % wrap for v in per_field], axis=0)
+                stored[kind] = (times[1:], np.round(increase * mapping.scale + mapping.offset, 3))
+            else:
+                stored[kind] = (times, np.round(total * mapping.scale + mapping.offset, 3))
+        rssi, snr = link_quality(self._id_hash, series.seq)
+        stored[str(Kind.RSSI)] = (times, np.asarray(rssi, dtype=np.float64))
+        stored[str(Kind.SNR)] = (times, np.asarray(snr, dtype=np.float64))
+        return stored
 
     def _tts_fraction_ms(self, series: SensorSeries) -> int:
         return series.tag_ms or 100 + self._id_hash % 800

@@ -36,6 +36,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from floorwatch.readings import Reading
 from floorwatch.registry import Registry
 from simulators.entrance import (
     ZONES,
@@ -238,6 +239,48 @@ class Simulation:
         """The message stream, one local day at a time, in send order."""
         for d in range(self.span.days):
             yield self.chunk(d)
+
+    def readings_frame(self) -> pd.DataFrame:
+        """The readings a collector stores from the stream, without the delivery faults.
+
+        Columns time (UTC), sensor_id, kind, value, sorted by time then sensor: the sensors'
+        reports after the reading faults (dropouts, stuck, spikes, drift, clock skew, dead
+        battery) and the wire formats' own effects (simulators.formats.Encoder.stored_readings).
+        Not in it: the message faults (a malformed message's readings are quarantined,
+        duplicates and late delivery change nothing once stored); use `messages()` for those.
+        Handy to fill a store for tests without a broker: `store.write_readings(...)`.
+        """
+        parts = []
+        for encoder, series in zip(self.encoders, self.series, strict=True):
+            for kind, (times, values) in encoder.stored_readings(series).items():
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "time": times,
+                            "sensor_id": series.sensor_id,
+                            "kind": kind,
+                            "value": values.astype(np.float64),
+                        }
+                    )
+                )
+        frame = pd.concat(parts, ignore_index=True)
+        frame = frame.sort_values(["time", "sensor_id", "kind"], kind="stable", ignore_index=True)
+        frame["time"] = pd.to_datetime(frame["time"], unit="ms", utc=True)
+        return frame
+
+    def readings(self) -> Iterator[Reading]:
+        """`readings_frame()` as Reading objects (ts in ms), for `Store.write_readings`."""
+        frame = self.readings_frame()
+        epoch = pd.Timestamp(0, tz="UTC")
+        stamps = ((frame["time"] - epoch) // pd.Timedelta(milliseconds=1)).tolist()
+        for sensor, kind, ts_ms, value in zip(
+            frame["sensor_id"].tolist(),
+            frame["kind"].tolist(),
+            stamps,
+            frame["value"].tolist(),
+            strict=True,
+        ):
+            yield Reading(sensor, kind, int(ts_ms), float(value))
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
         """Every message as (topic, payload bytes), in send order."""

@@ -60,3 +60,29 @@ def test_malformed_messages_are_the_only_rejections(registry: Registry) -> None:
     assert malformed > 0
     assert set(reasons) <= {"malformed_json", "empty_payload", "wrong_type", "not_an_object"}
     assert sum(reasons.values()) >= malformed
+
+
+def test_readings_frame_is_what_the_collector_stores(
+    registry: Registry, scenario: Scenario
+) -> None:
+    # Reading faults on (they are in the frame too); delivery faults off.
+    faults = scenario.faults.only("dropouts", "stuck", "spikes", "drift", "clock_skew")
+    sim = simulate(
+        registry, scenario.model_copy(update={"faults": faults}), date(2026, 10, 14), 1, 2
+    )
+    catalog = SensorCatalog(registry)
+    totals: dict[str, tuple[int, float]] = {}
+    decoded = {}
+    for topic, payload in sim.messages():
+        out = decode(
+            topic, payload, DecodeContext(catalog, sim.span.end_s * 1000, counter_totals=totals)
+        )
+        totals.update(out.counter_totals)
+        assert not out.rejections
+        decoded.update({(r.sensor_id, r.kind, r.ts_ms): r.value for r in out.readings})
+    ours = {(r.sensor_id, r.kind, r.ts_ms): r.value for r in sim.readings()}
+    assert set(ours) == set(decoded)
+    assert all(abs(ours[key] - decoded[key]) < 1e-6 for key in ours)
+    frame = sim.readings_frame()
+    assert list(frame.columns) == ["time", "sensor_id", "kind", "value"]
+    assert frame["time"].is_monotonic_increasing and len(frame) == len(ours)
