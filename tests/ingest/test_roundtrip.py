@@ -343,3 +343,30 @@ def test_simulated_sensors_of_every_format_are_all_stored(
         assert {(s, k, t) for s, k, t, _ in stored(store)} == expected
     finally:
         store.close()
+
+
+def test_a_message_full_of_bad_readings_is_quarantined_briefly(
+    mosquitto: Mosquitto, sqlite_url: str, tmp_path: Path
+) -> None:
+    """100 out-of-range readings in one batch: all counted, 20 records kept, good ones stored."""
+    from floorwatch.store import open_store
+
+    now = int(time.time())
+    readings = [{"ts": now - i, "kind": "moisture", "value": 500} for i in range(1, 101)]
+    readings.append({"ts": now - 200, "kind": "moisture", "value": 50})
+    settings = collector_settings(mosquitto, sqlite_url, tmp_path)
+    store = open_store(sqlite_url)
+    try:
+        with (
+            running_collector(settings) as collector,
+            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
+        ):
+            pub.publish_all([(native_topic(MOISTURE), dumps({"readings": readings}))])
+            wait_until(lambda: collector.counters.snapshot().acknowledged == 1, 10, "the ack")
+            assert collector.counters.snapshot().quarantined_by_reason == {"out_of_range": 100}
+        records = store.read_quarantine(limit=1000)
+        assert len(records) == 20
+        assert any("(and 80 more rejections in this message)" in r.detail for r in records)
+        assert store.count_readings() == 1
+    finally:
+        store.close()
