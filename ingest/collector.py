@@ -52,6 +52,9 @@ log = logging.getLogger("ingest.collector")
 # The uplink topic trees: native and SenML, ChirpStack v4, The Things Stack v3.
 TOPICS = ("floorwatch/up/#", "application/+/device/+/event/up", "v3/+/devices/+/up")
 QUARANTINE_PAYLOAD_CHARS = 2_000  # quarantined payloads are truncated to this
+# A batch of bad readings gives this many quarantine records at most (all are counted), so one
+# broken device cannot flood the quarantine with copies of its payload.
+QUARANTINE_RECORDS_PER_MESSAGE = 20
 KEEPALIVE_S = 30
 _NETWORK_POLL_S = 0.01  # how long the MQTT thread waits for traffic before sending queued acks
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
@@ -536,13 +539,24 @@ class Collector:
             batch.readings.extend(out.readings)
         if out.rejections:
             text = _payload_text(item.payload)
-            for rejection in out.rejections:
+            kept = out.rejections[:QUARANTINE_RECORDS_PER_MESSAGE]
+            for rejection in kept:
                 batch.quarantine.append(
                     QuarantineRecord(
                         item.received_ms, item.topic, rejection.reason, rejection.detail, text
                     )
                 )
-                batch.reasons[rejection.reason] += 1
+            if len(out.rejections) > len(kept):
+                last = batch.quarantine[-1]
+                more = len(out.rejections) - len(kept)
+                batch.quarantine[-1] = QuarantineRecord(
+                    last.received_ms,
+                    last.topic,
+                    last.reason,
+                    f"{last.detail} (and {more} more rejections in this message)",
+                    last.payload,
+                )
+            batch.reasons.update(rejection.reason for rejection in out.rejections)
         if out.counter_totals:
             self._totals.update(out.counter_totals)
             batch.counters_changed = True

@@ -256,15 +256,22 @@ def test_influxdb_outage_spools_then_replays(
             wait_until(
                 lambda: collector.counters.snapshot().acknowledged == 200, 30, "spooled acks"
             )
-            assert collector.counters.snapshot().spooled == 1_000
+            # At least the outage's readings; more if InfluxDB answered 5xx to a write it had
+            # in fact made (seen under load): spooled anyway, replaying it is harmless.
+            assert collector.counters.snapshot().spooled >= 1_000
             influx.start()
             pub.publish_all(after)
-            wait_until(lambda: store.count_readings() == 3_000, 40, "all readings")
-            snapshot = collector.counters.snapshot()
-            assert snapshot.replayed == 1_000
             wait_until(
-                lambda: collector.counters.snapshot().acknowledged == len(messages), 10, "acks"
+                lambda: collector.counters.snapshot().acknowledged == len(messages), 30, "acks"
             )
+            wait_until(
+                lambda: (
+                    collector.counters.snapshot().replayed == collector.counters.snapshot().spooled
+                ),
+                30,
+                "the spool replayed",
+            )
+            assert store.count_readings() == 3_000
             store.close()
     finally:
         influx.stop()

@@ -3,6 +3,7 @@ store (both backends); bad input quarantined with the right reason while good in
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from floorwatch.registry import Registry
 from floorwatch.store import Store
 from tests.ingest.helpers import (
     collector_settings,
@@ -297,3 +299,74 @@ def test_counter_totals_survive_a_collector_restart(
             wait_until(lambda: collector.counters.snapshot().acknowledged == 1, 10, "uplink 2")
     frame = store.read_readings(EPOCH, FAR, kinds=["footfall"])
     assert list(frame["value"]) == [56.0 + 30.0]
+
+
+def test_simulated_sensors_of_every_format_are_all_stored(
+    mosquitto: Mosquitto, sqlite_url: str, registry: Registry, tmp_path: Path
+) -> None:
+    """The simulators' messages (native, SenML, ChirpStack, TTS; faults off) through the broker:
+    nothing quarantined, every reading the decoders find in them stored."""
+    from datetime import date, timedelta
+
+    from floorwatch.store import open_store
+    from ingest.decoders import DecodeContext, SensorCatalog, decode
+    from simulators import load_scenario, simulate
+
+    start = date.today() - timedelta(days=2)
+    sim = simulate(registry, load_scenario().without_faults(), start, days=1, seed=7)
+    messages = list(itertools.islice(sim.messages(), 2_000))
+    topics = {topic.split("/")[0] for topic, _ in messages}
+    assert topics == {"floorwatch", "application", "v3"}  # every format is in the sample
+
+    catalog = SensorCatalog(registry)
+    now_ms = int(time.time() * 1000)
+    totals: dict[str, tuple[int, float]] = {}
+    expected: set[tuple[str, str, int]] = set()
+    for topic, payload in messages:
+        out = decode(topic, payload, DecodeContext(catalog, now_ms, counter_totals=totals))
+        assert out.rejections == []
+        totals.update(out.counter_totals)
+        expected.update((r.sensor_id, r.kind, r.ts_ms) for r in out.readings)
+
+    settings = collector_settings(mosquitto, sqlite_url, tmp_path)
+    store = open_store(sqlite_url)
+    try:
+        with (
+            running_collector(settings) as collector,
+            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
+        ):
+            pub.publish_all(messages)
+            wait_until(
+                lambda: collector.counters.snapshot().acknowledged == len(messages), 30, "acks"
+            )
+        assert store.read_quarantine() == []
+        assert {(s, k, t) for s, k, t, _ in stored(store)} == expected
+    finally:
+        store.close()
+
+
+def test_a_message_full_of_bad_readings_is_quarantined_briefly(
+    mosquitto: Mosquitto, sqlite_url: str, tmp_path: Path
+) -> None:
+    """100 out-of-range readings in one batch: all counted, 20 records kept, good ones stored."""
+    from floorwatch.store import open_store
+
+    now = int(time.time())
+    readings = [{"ts": now - i, "kind": "moisture", "value": 500} for i in range(1, 101)]
+    readings.append({"ts": now - 200, "kind": "moisture", "value": 50})
+    settings = collector_settings(mosquitto, sqlite_url, tmp_path)
+    store = open_store(sqlite_url)
+    try:
+        with (
+            running_collector(settings) as collector,
+            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
+        ):
+            pub.publish_all([(native_topic(MOISTURE), dumps({"readings": readings}))])
+            wait_until(lambda: collector.counters.snapshot().acknowledged == 1, 10, "the ack")
+            assert collector.counters.snapshot().quarantined_by_reason == {"out_of_range": 100}
+        records = store.read_quarantine(limit=1000)
+        assert len(records) == 20
+        assert any("(and 80 more rejections in this message)" in r.detail for r in records)
+        assert store.count_readings() == 1
+    finally:
+        store.close()

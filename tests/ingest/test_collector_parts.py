@@ -1,0 +1,28 @@
+"""Small parts of the collector that need no broker: topics and backoff."""
+
+from __future__ import annotations
+
+from ingest.collector import TOPICS, Backoff, subscriptions
+
+
+def test_subscriptions_plain_and_shared() -> None:
+    assert subscriptions(None) == list(TOPICS)
+    assert subscriptions("floorwatch") == [f"$share/floorwatch/{topic}" for topic in TOPICS]
+    assert "floorwatch/up/#" in TOPICS
+    assert "application/+/device/+/event/up" in TOPICS
+    assert "v3/+/devices/+/up" in TOPICS
+
+
+def test_backoff_grows_with_jitter_up_to_its_cap_and_resets() -> None:
+    backoff = Backoff(0.5, 8.0)
+    delays = [backoff.next_delay() for _ in range(8)]
+    ceilings = [min(8.0, 0.5 * 2**n) for n in range(8)]
+    assert all(0.25 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    spread = {round(Backoff(0.5, 8.0).next_delay(), 6) for _ in range(50)}
+    assert len(spread) > 1  # jittered: collectors do not retry in lockstep
+    many = Backoff(0.5, 8.0)
+    for _ in range(20):
+        many.next_delay()
+    assert max(many.next_delay() for _ in range(100)) <= 8.0
+    many.reset()
+    assert many.next_delay() <= 0.5
