@@ -27,7 +27,7 @@ from analytics.health import (
 )
 from analytics.kpis import daily_components
 from analytics.minutes import counts_on_minutes, state_on_minutes
-from analytics.occupancy import minute_index, occupied_mask
+from analytics.occupancy import local_dates, minute_index, occupied_mask
 from floorwatch.readings import Kind
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import Entrance, School, Sensor, Zone
@@ -87,6 +87,28 @@ class EntranceMinutes:
 
     def role(self, name: str) -> np.ndarray:
         return self.series.get(name, np.full(len(self.index), np.nan))
+
+    def exposure(self) -> pd.DataFrame:
+        """Per local day: mean outside moisture (%) over occupied minutes (entry if there is no
+        outside sensor): the water waiting at the door, which no solution changes."""
+        outside = self.role("outside_moisture")
+        if np.isnan(outside).all():
+            outside = self.role("entry_moisture")
+        known = self.occupied & ~np.isnan(outside)
+        frame = (
+            pd.DataFrame(
+                {
+                    "day": local_dates(self.index),
+                    "sum": np.where(known, outside, 0.0),
+                    "n": known.astype(float),
+                }
+            )
+            .groupby("day", sort=True)[["sum", "n"]]
+            .sum()
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(frame["n"] > 0, frame["sum"] / frame["n"], np.nan)
+        return pd.DataFrame({"outside_moisture": mean}, index=frame.index)
 
     def components(
         self, wet_threshold: float, dirt_threshold: float

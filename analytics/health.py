@@ -204,27 +204,33 @@ def bin_frame(
     rules: HealthRules,
 ) -> pd.DataFrame:
     """Minute series of one entrance (moisture %, passages per minute) into bins for
-    `implausible_bins`; index = bin start (UTC)."""
-    minutes = pd.DataFrame(
+    `implausible_bins`; index = bin start (UTC). The index starts at a local midnight, so bins
+    are aligned to the quarter hour."""
+    width = rules.bin_minutes
+    n_bins = len(index) // width
+    usable = n_bins * width  # a trailing partial bin is left out
+
+    def binned_mean(values: np.ndarray) -> np.ndarray:
+        block = np.asarray(values[:usable], dtype=float).reshape(n_bins, width)
+        count = np.sum(~np.isnan(block), axis=1)
+        total = np.nansum(block, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(count > 0, total / count, np.nan)
+
+    def binned_sum(values: np.ndarray) -> np.ndarray:
+        block = np.asarray(values[:usable], dtype=float).reshape(n_bins, width)
+        return np.where(np.any(~np.isnan(block), axis=1), np.nansum(block, axis=1), np.nan)
+
+    binned = pd.DataFrame(
         {
-            "inner_moisture": inner_moisture,
-            "entry_moisture": entry_moisture,
-            "outside_moisture": outside_moisture,
-            "passages": passages,
-            "occupied": occupied.astype(float),
+            "inner_moisture": binned_mean(inner_moisture),
+            "entry_moisture": binned_mean(entry_moisture),
+            "outside_moisture": binned_mean(outside_moisture),
+            "passages": binned_sum(passages),
+            "occupied": np.asarray(occupied[:usable]).reshape(n_bins, width).any(axis=1),
         },
-        index=index,
+        index=index[:usable:width],
     )
-    binned = minutes.resample(f"{rules.bin_minutes}min").agg(
-        {
-            "inner_moisture": "mean",
-            "entry_moisture": "mean",
-            "outside_moisture": "mean",
-            "passages": lambda s: s.sum(min_count=1),
-            "occupied": "max",
-        }
-    )
-    binned["occupied"] = binned["occupied"] > 0
     upstream = binned[["entry_moisture", "outside_moisture"]].max(axis=1)
     binned["upstream_wet"] = upstream.rolling(rules.lookback_bins, min_periods=1).max()
     binned["recent_passages"] = binned["passages"].rolling(rules.lookback_bins, min_periods=1).sum()
