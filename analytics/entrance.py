@@ -7,6 +7,7 @@ KPI components, and the sensor health (availability, suspect intervals with reas
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -85,6 +86,11 @@ class EntranceMinutes:
     intervals: list[SuspectInterval] = field(default_factory=list)
     roles: dict[str, Sensor] = field(default_factory=dict)
 
+    @functools.cached_property
+    def days(self) -> np.ndarray:
+        """Local date of each minute (datetime64[D])."""
+        return local_dates(self.index)
+
     def role(self, name: str) -> np.ndarray:
         return self.series.get(name, np.full(len(self.index), np.nan))
 
@@ -123,6 +129,7 @@ class EntranceMinutes:
             self.role("passages"),
             wet_threshold,
             dirt_threshold,
+            self.days,
         )
 
 
@@ -147,22 +154,23 @@ def prepare_entrance(
     occupied_ms = index[occupied].as_unit("ns").asi8 // 1_000_000
     roles = role_sensors(entrance)
 
-    groups = {
-        key: frame
-        for key, frame in readings.groupby(["sensor_id", "kind"], sort=False, observed=True)
-    }
+    sensor_codes, sensor_names = pd.factorize(readings["sensor_id"])
+    kind_codes, kind_names = pd.factorize(readings["kind"])
+    codes = sensor_codes * max(len(kind_names), 1) + kind_codes
+    sensor_pos = {str(name): i for i, name in enumerate(sensor_names)}
+    kind_pos = {str(name): i for i, name in enumerate(kind_names)}
+    all_ms = pd.DatetimeIndex(readings["time"]).as_unit("ns").asi8 // 1_000_000
+    all_values = readings["value"].to_numpy(dtype=float)
     result = EntranceMinutes(entrance, school, index, occupied, {}, roles=roles)
     per_sensor: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for sensor in sorted(entrance.sensors, key=lambda s: s.id):
-        frame = groups.get((sensor.id, str(sensor.kind)))
-        if frame is None:
-            times = np.zeros(0, dtype=np.int64)
-            values = np.zeros(0)
-        else:
-            times = pd.DatetimeIndex(frame["time"]).as_unit("ns").asi8 // 1_000_000
-            values = frame["value"].to_numpy(dtype=float)
-            order = np.argsort(times, kind="stable")
-            times, values = times[order], values[order]
+        rows = np.zeros(0, dtype=np.int64)
+        if sensor.id in sensor_pos and str(sensor.kind) in kind_pos:
+            code = sensor_pos[sensor.id] * len(kind_names) + kind_pos[str(sensor.kind)]
+            rows = np.flatnonzero(codes == code)
+        times, values = all_ms[rows], all_values[rows]
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
         floor = wet_threshold if sensor.kind == Kind.MOISTURE else 0.0
         drop, found = check_sensor(sensor, times, values, occupied_ms, floor, rules)
         result.intervals.extend(found)

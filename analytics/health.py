@@ -249,9 +249,10 @@ def sensor_health(
     occupied minutes inside non-gap suspect intervals, status and reasons."""
     occ = np.asarray(occupied_minutes_ms, dtype=np.int64)
     expected = len(occ) * 60.0 / sensor.report_interval
-    reading_minute = (times_ms // MS_PER_MIN) * MS_PER_MIN
-    in_occ = np.isin(reading_minute[kept], occ) if len(occ) else np.zeros(0, dtype=bool)
-    received = int(np.sum(in_occ))
+    reading_minute = (times_ms[kept] // MS_PER_MIN) * MS_PER_MIN
+    # occ is sorted: a reading's minute is occupied if it is found there
+    at = np.clip(np.searchsorted(occ, reading_minute), 0, max(len(occ) - 1, 0))
+    received = int(np.sum(occ[at] == reading_minute)) if len(occ) else 0
     availability = min(1.0, received / expected) if expected > 0 else float("nan")
     suspect = np.zeros(len(occ), dtype=bool)
     reasons: set[str] = set()

@@ -20,7 +20,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from analytics.occupancy import local_dates
+from analytics.occupancy import daily_sums, local_dates
 
 ArrayLike = np.ndarray | pd.Series
 
@@ -187,20 +187,22 @@ def daily_components(
     passages: ArrayLike,
     wet_threshold: float,
     dirt_threshold: float,
+    days: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per local day (index `day`, datetime64[D]) the sums the KPIs are ratios of (columns
     COMPONENTS: minutes, passages, build-up points), and the wet episodes with the local day
-    each starts on (columns day, minutes). Days are those of `index` (UTC minutes)."""
+    each starts on (columns day, minutes). Days are those of `index` (UTC minutes); `days`, if
+    given, are its local dates already computed."""
     occ = _bool(occupied)
     m, d, up, p = _arr(inner_moisture), _arr(inner_dirt), _arr(upstream_dirt), _arr(passages)
-    days = local_dates(index)
+    days = local_dates(index) if days is None else days
     m_ok = occ & ~np.isnan(m)
     d_ok = occ & ~np.isnan(d)
     slip_ok = m_ok & ~np.isnan(p)
     inner_rise, up_rise, cap_p = _capture_parts(dirt_buildup(d), dirt_buildup(up), p, occ)
-    frame = pd.DataFrame(
+    daily = daily_sums(
+        days,
         {
-            "day": days,
             "occupied_minutes": occ.astype(float),
             "moisture_minutes": m_ok.astype(float),
             "dry_minutes": (m_ok & (m <= wet_threshold)).astype(float),
@@ -212,9 +214,8 @@ def daily_components(
             "capture_passages": cap_p,
             "inner_buildup": inner_rise,
             "upstream_buildup": up_rise,
-        }
+        },
     )
-    daily = frame.groupby("day", sort=True)[COMPONENTS].sum()
     episodes = wet_episodes(m, occ, wet_threshold)
     episodes = pd.DataFrame(
         {"day": days[episodes["start"].to_numpy()], "minutes": episodes["minutes"].to_numpy()}

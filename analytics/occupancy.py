@@ -59,6 +59,24 @@ def local_dates(index: pd.DatetimeIndex) -> np.ndarray:
     return local.values.astype("datetime64[D]")
 
 
+def daily_sums(days: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Sum each column per day; `days` (datetime64[D]) must be sorted, as the local dates of a
+    UTC minute index are. Index `day` (datetime64[D] values), one row per day present."""
+    if len(days) == 0:
+        return pd.DataFrame(
+            {name: np.zeros(0) for name in columns},
+            index=pd.Index(np.array([], dtype="datetime64[D]"), name="day"),
+        )
+    first = np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1])))
+    return pd.DataFrame(
+        {
+            name: np.add.reduceat(np.asarray(values, dtype=float), first)
+            for name, values in columns.items()
+        },
+        index=pd.Index(days[first], name="day"),
+    )
+
+
 def school_day_flags(days: np.ndarray, school_days: SchoolDays) -> np.ndarray:
     """For datetime64[D] days, whether each is a school day (calendar asked once per unique day)."""
     unique, inverse = np.unique(days, return_inverse=True)

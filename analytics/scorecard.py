@@ -815,6 +815,7 @@ def _trend_daily(prepared: EntranceMinutes, wet_threshold: float) -> pd.DataFram
         upstream,
         prepared.role("passages"),
         wet_threshold,
+        prepared.days,
     )
 
 

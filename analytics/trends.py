@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.kpis import wet_episodes
-from analytics.occupancy import local_dates, local_midnight
+from analytics.occupancy import daily_sums, local_dates, local_midnight
 
 TREND_METRICS = ("grit_load", "wet_minutes", "cleaning_interventions", "slip_exposure")
 DAILY_TREND_COLUMNS = [
@@ -81,10 +81,11 @@ def daily_trend_components(
     upstream_moisture: np.ndarray,
     passages: np.ndarray,
     wet_threshold: float,
+    days: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Per local day: grit_load, wet_minutes, cleaning_interventions, wet_passages, passages
-    (units in the module docstring)."""
-    days = local_dates(index)
+    (units in the module docstring). `days`: the local dates of `index`, if known."""
+    days = local_dates(index) if days is None else days
     occ = np.asarray(occupied, dtype=bool)
     p = np.nan_to_num(np.asarray(passages, dtype=float), nan=0.0)
     m = np.asarray(inner_moisture, dtype=float)
@@ -92,17 +93,16 @@ def daily_trend_components(
     moisture_known = occ & ~np.isnan(m)
     events = np.zeros(len(index))
     events[cleaning_events(m, np.asarray(inner_dirt, float), upstream_moisture, wet_threshold)] = 1
-    frame = pd.DataFrame(
+    return daily_sums(
+        days,
         {
-            "day": days,
             "grit_load": np.where(occ, p * np.nan_to_num(np.asarray(upstream_dirt, float)), 0.0),
             "wet_minutes": wet.astype(float),
             "cleaning_interventions": events,
             "wet_passages": np.where(wet, p, 0.0),
             "passages": np.where(moisture_known, p, 0.0),
-        }
+        },
     )
-    return frame.groupby("day", sort=True)[DAILY_TREND_COLUMNS].sum()
 
 
 def week_start(day: date) -> date:
