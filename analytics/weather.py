@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import pandas as pd
 from floorwatch.errors import InvalidRequest
 from floorwatch.readings import VALID_RANGE, Kind, Reading
 from floorwatch.registry.schema import OpeningHours
+from floorwatch.store import Store
 
 SMHI_PARAMETERS: dict[int, Kind] = {
     7: Kind.PRECIPITATION,
@@ -172,3 +173,18 @@ def daily_weather(
     if not snow.empty:
         out["snow_depth_m"] = snow.groupby("day")["value"].max().reindex(day_index).to_numpy()
     return out
+
+
+def import_weather(
+    store: Store, directory: Path, progress: Callable[[str, int, int], None] | None = None
+) -> list[FileImport]:
+    """Parse every SMHI JSON file of a directory and write its readings to the store (a reading
+    already stored is kept once). Returns what each file gave; readings are not kept."""
+    files = smhi_files(directory)
+    parsed = [parse_smhi(path) for path in files]  # all files valid before anything is written
+    for number, item in enumerate(parsed, start=1):
+        for first in range(0, len(item.readings), 10_000):
+            store.write_readings(item.readings[first : first + 10_000])
+        if progress:
+            progress(Path(item.path).name, number, len(parsed))
+    return parsed

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from analytics.occupancy import day_bounds
+from analytics.report import build_report, write_report
 from analytics.scorecard import PeriodResult, Scorer, write_results
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import Installation
@@ -140,3 +141,18 @@ def test_same_inputs_give_byte_identical_scorecards(scored: PeriodResult, world)
     again = Scorer(store, fair, resamples=200).score("2026-10-01..2026-10-16", start, end)
     assert [c.json for c in again.scorecards] == [c.json for c in scored.scorecards]
     assert all(not math.isnan(c.document["score"]) for c in again.scorecards)
+
+
+def test_report_is_self_contained_html_with_pictures(
+    scored: PeriodResult, world, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    fair, _, _ = world
+    path = write_report(scored, fair, tmp_path / "reports")
+    assert path.name == "report-2026-10-01..2026-10-16.html"
+    text = path.read_text()
+    assert text.count("data:image/png;base64,") >= 3  # league, wet against rain, trends
+    assert "INSTA 800" in text and "industry" in text
+    assert "sha256:fairness-test" in text and "Recompute" in text
+    assert "entre-ren" in text and "inst-trb-vastervang-main" not in text.split("<h2>Method")[1]
+    assert "<script" not in text and "http://" not in text and "https://" not in text
+    assert build_report(scored, fair) == text  # deterministic
