@@ -42,27 +42,31 @@ MODEL_NAME = "HistGradientBoostingRegressor(max_iter=150, learning_rate=0.05, ma
 def daily_targets(daily: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
     """Each day's own KPI values (what the model learns) and the weight of the day in the period
     KPI (the denominator it contributes). Columns `<kpi>` and `<kpi>_weight`; index as `daily`."""
-    out = pd.DataFrame(index=daily.index)
+    col = {name: daily[name].to_numpy(dtype=float) for name in COMPONENTS}
+    values: dict[str, np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        out[Kpi.DRY_TIME_SHARE] = daily["dry_minutes"] / daily["moisture_minutes"]
-        out[f"{Kpi.DRY_TIME_SHARE}_weight"] = daily["moisture_minutes"]
-        out[Kpi.CLEAN_TIME_SHARE] = daily["clean_minutes"] / daily["dirt_minutes"]
-        out[f"{Kpi.CLEAN_TIME_SHARE}_weight"] = daily["dirt_minutes"]
-        out[Kpi.SLIP_EXPOSURE] = 1000.0 * daily["wet_passages"] / daily["passages_known"]
-        out[f"{Kpi.SLIP_EXPOSURE}_weight"] = daily["passages_known"]
-        out[Kpi.DIRT_CAPTURE] = 1.0 - daily["inner_buildup"] / daily["upstream_buildup"]
-        out[f"{Kpi.DIRT_CAPTURE}_weight"] = daily["upstream_buildup"]
+        values[Kpi.DRY_TIME_SHARE] = col["dry_minutes"] / col["moisture_minutes"]
+        weights[Kpi.DRY_TIME_SHARE] = col["moisture_minutes"]
+        values[Kpi.CLEAN_TIME_SHARE] = col["clean_minutes"] / col["dirt_minutes"]
+        weights[Kpi.CLEAN_TIME_SHARE] = col["dirt_minutes"]
+        values[Kpi.SLIP_EXPOSURE] = 1000.0 * col["wet_passages"] / col["passages_known"]
+        weights[Kpi.SLIP_EXPOSURE] = col["passages_known"]
+        values[Kpi.DIRT_CAPTURE] = 1.0 - col["inner_buildup"] / col["upstream_buildup"]
+        weights[Kpi.DIRT_CAPTURE] = col["upstream_buildup"]
     by_day = episodes.groupby("day")["minutes"]
-    wet_p90 = by_day.quantile(0.9).reindex(daily.index)  # linear interpolation, as `p90`
-    count = by_day.size().reindex(daily.index).fillna(0.0)
-    has_moisture = daily["moisture_minutes"] > 0
-    out[Kpi.WET_RECOVERY_P90] = wet_p90.where(count > 0, 0.0).where(has_moisture)
+    wet_p90 = by_day.quantile(0.9).reindex(daily.index).to_numpy(dtype=float)  # as `p90`
+    count = by_day.size().reindex(daily.index).fillna(0.0).to_numpy(dtype=float)
+    has_moisture = col["moisture_minutes"] > 0
+    values[Kpi.WET_RECOVERY_P90] = np.where(has_moisture, np.where(count > 0, wet_p90, 0.0), np.nan)
     # days weigh by their episodes; a period without any weighs its days equally
-    out[f"{Kpi.WET_RECOVERY_P90}_weight"] = (count + 0.01).where(has_moisture, 0.0)
+    weights[Kpi.WET_RECOVERY_P90] = np.where(has_moisture, count + 0.01, 0.0)
+    columns: dict[str, np.ndarray] = {}
     for kpi in CONTRACT_KPIS:
-        bad = ~np.isfinite(out[kpi]) | (out[f"{kpi}_weight"] <= 0)
-        out.loc[bad, kpi] = np.nan
-        out.loc[bad, f"{kpi}_weight"] = 0.0
+        bad = ~np.isfinite(values[kpi]) | (weights[kpi] <= 0)
+        columns[str(kpi)] = np.where(bad, np.nan, values[kpi])
+        columns[f"{kpi}_weight"] = np.where(bad, 0.0, weights[kpi])
+    out = pd.DataFrame(columns, index=daily.index)
     return out
 
 
@@ -185,9 +189,9 @@ def estimate(
     n = len(daily)
     rng = np.random.default_rng(seed)
     if n:
-        picks = rng.integers(0, n, size=(resamples, n))
-        counts = np.zeros((resamples, n))
-        np.add.at(counts, (np.repeat(np.arange(resamples), n), picks.ravel()), 1.0)
+        picks = rng.integers(0, n, size=(resamples, n)) + n * np.arange(resamples)[:, None]
+        drawn = np.bincount(picks.ravel(), minlength=resamples * n)
+        counts = drawn.reshape(resamples, n).astype(np.float64)
     else:
         counts = np.zeros((resamples, 0))
     sums = counts @ daily[COMPONENTS].to_numpy(dtype=float)

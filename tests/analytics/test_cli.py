@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from analytics.cli import score, weather_app
 from analytics.occupancy import day_bounds, period_bounds
-from analytics.scorecard import Scorer, bonus_malus, weighted_score
+from analytics.scorecard import Scorer, bonus_malus, weighted_score, write_results
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import BonusMalus
 from floorwatch.store import open_store
@@ -188,3 +189,27 @@ def test_weather_import_by_file_name_and_by_json_keys(tmp_path: Path) -> None:
     (folder / "wind.json").write_text(smhi_document(53300, 4, [(hour, "3")]))
     done = floorwatch("weather", "import", str(folder), "--store", store_url, cwd=tmp_path)
     assert done.returncode == 2 and "parameter 4 not supported" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def insufficient_october(registry: Registry, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('empty') / 'empty.db'}")
+    start, end = period_bounds("2026-10")
+    result = Scorer(store, registry, resamples=50).score("2026-10", start, end)
+    store.close()
+    return result
+
+
+def test_results_round_trip_through_both_stores(insufficient_october, registry, store) -> None:  # type: ignore[no-untyped-def]
+    written = write_results(store, insufficient_october, registry)
+    assert written == 12 * 6 + 12 + 1 + 90 + len(store.read_points("trend"))
+    kpi = store.read_points("kpi", tags={"installation": "inst-yst-ostra-main"})
+    assert len(kpi) == 6 and set(kpi["status"]) == {"insufficient"}
+    assert set(kpi["period"]) == {"2026-10"}
+    assert (kpi["time"] == pd.Timestamp("2026-09-30 22:00", tz="UTC")).all()
+    card = store.read_points("scorecard", tags={"installation": "inst-yst-ostra-main"})
+    assert card["payment_sek"].iloc[0] == 18000.0 and card["insufficient"].iloc[0] == 5.0
+    document = json.loads(card["document"].iloc[0])
+    assert document["installation"] == "inst-yst-ostra-main" and document["score"] is None
+    health = store.read_points("sensor_health", tags={"period": "2026-10"})
+    assert len(health) == 90 and set(health["status"]) == {"silent"}
