@@ -186,7 +186,9 @@ def prepare_entrance(
                 index, stamp, values[keep], interval_of[sensor.id], gap_limit
             )
         else:
-            series = state_on_minutes(index, stamp, values[keep], gap_limit)
+            # a reading stands for the report interval centred on it (no half-interval lag)
+            half = pd.Timedelta(seconds=sensor.report_interval // 2)
+            series = state_on_minutes(index, stamp - half, values[keep], gap_limit)
         mine = [i for i in result.intervals if i.sensor_id == sensor.id]
         series[intervals_to_minutes_mask(index, mine)] = np.nan
         result.series[role] = series

@@ -66,14 +66,29 @@ def clean_time_share(dirt: ArrayLike, occupied: ArrayLike, dirt_threshold: float
 
 
 # --- wet episodes -----------------------------------------------------------------------------
+# A wet episode ends when moisture falls to the threshold minus this (moisture %): readings that
+# flicker around the threshold by sensor noise do not split one drying floor into many episodes.
+WET_HYSTERESIS = 2.0
+
+
+def wet_state(moisture: np.ndarray, wet_threshold: float) -> np.ndarray:
+    """Wet (True) from a reading above the threshold until one at or below threshold minus
+    WET_HYSTERESIS; missing data is not wet and ends the state."""
+    state = np.where(moisture > wet_threshold, 1.0, np.nan)
+    state[moisture <= wet_threshold - WET_HYSTERESIS] = 0.0
+    state[np.isnan(moisture)] = 0.0
+    return pd.Series(state).ffill().fillna(0.0).to_numpy() > 0
+
+
 def wet_episodes(moisture: ArrayLike, occupied: ArrayLike, wet_threshold: float) -> pd.DataFrame:
-    """Wet episodes: maximal runs of consecutive minutes with moisture (%) > wet_threshold that
-    touch occupied time. Missing data ends a run (its length is then a lower bound).
+    """Wet episodes: maximal runs of consecutive wet minutes (`wet_state`: moisture % above
+    wet_threshold, with hysteresis) that touch occupied time. Missing data ends a run (its length
+    is then a lower bound).
 
     Returns columns `start` (position of the first minute in the arrays) and `minutes` (length
     in minutes, including wet minutes outside opening hours: drying is physical)."""
     m, occ = _arr(moisture), _bool(occupied)
-    wet = np.nan_to_num(m, nan=-np.inf) > wet_threshold
+    wet = wet_state(m, wet_threshold)
     edges = np.diff(np.concatenate(([0], wet.astype(np.int8), [0])))
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)  # exclusive
@@ -114,13 +129,21 @@ def slip_exposure(
     return 1000.0 * wet / total if total > 0 else float("nan")
 
 
+# A fall of the soiling index by at least this many points from one minute to the next is a
+# cleaning; smaller changes either way are build-up and measurement noise.
+CLEANING_DROP = 8.0
+
+
 def dirt_buildup(dirt: ArrayLike) -> np.ndarray:
-    """Per-minute dirt build-up: the rise of the soiling index since the previous minute (drops,
-    i.e. cleaning, count as 0). NaN where this or the previous minute is missing."""
+    """Per-minute dirt build-up (soiling-index points): the change since the previous minute,
+    except cleanings (falls of CLEANING_DROP points or more), which count as 0. Small falls are
+    kept so that sensor noise cancels out over a day instead of adding up as false build-up.
+    NaN where this or the previous minute is missing."""
     d = _arr(dirt)
     rise = np.full(len(d), np.nan)
     if len(d) > 1:
-        rise[1:] = np.clip(np.diff(d), 0.0, None)
+        change = np.diff(d)
+        rise[1:] = np.where(change <= -CLEANING_DROP, 0.0, change)
     return rise
 
 
@@ -129,8 +152,8 @@ def dirt_capture(
 ) -> float:
     """Dirt capture (share, <= 1): 1 - (inner dirt build-up per 1,000 passages) / (upstream,
     i.e. entry or outside, dirt build-up per 1,000 passages), over occupied minutes where both
-    build-ups are known. Build-up in soiling-index points (`dirt_buildup`). NaN if no passages or
-    no upstream build-up."""
+    build-ups are known. Build-up in soiling-index points (`dirt_buildup`: net of noise, without
+    cleanings). NaN if no passages or no upstream build-up."""
     parts = _capture_parts(
         dirt_buildup(inner_dirt), dirt_buildup(upstream_dirt), _arr(passages), _bool(occupied)
     )

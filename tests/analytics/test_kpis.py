@@ -52,8 +52,9 @@ def test_shares_are_nan_for_empty_and_all_missing_periods() -> None:
 def test_wet_episodes_and_p90() -> None:
     w, d = 50.0, 0.0
     # runs: [0,3) len 3 occupied; [4,5) len 1 occupied; [6,8) len 2 unoccupied only (ignored);
-    # [9,14) len 5 partly occupied; NaN at 15 splits [14,15) len 1 and [16,18) len 2
-    moisture = np.array([w, w, w, d, w, d, w, w, d, w, w, w, w, w, w, NAN, w, w])
+    # [9,15) len 6 partly occupied (19 is within the hysteresis: still wet); NaN at 15 ends it;
+    # [16,18) len 2
+    moisture = np.array([w, w, w, d, w, d, w, w, d, w, w, 19, w, w, w, NAN, w, w])
     occupied = np.zeros(len(moisture), dtype=bool)
     occupied[[0, 4, 13, 14, 16]] = True
     episodes = wet_episodes(moisture, occupied, 20.0)
@@ -75,15 +76,16 @@ def test_slip_exposure_per_thousand_passages() -> None:
     assert slip_exposure(moisture, passages, occupied, 20.0) == pytest.approx(1000 * 15 / 50)
 
 
-def test_dirt_buildup_ignores_cleaning_drops() -> None:
-    rise = dirt_buildup(np.array([10, 12, 15, 3, 4, NAN, 9]))
+def test_dirt_buildup_ignores_cleaning_drops_and_lets_noise_cancel() -> None:
+    rise = dirt_buildup(np.array([10, 12, 15, 3, 4, NAN, 9, 11, 10, 12]))
     assert np.isnan(rise[0]) and np.isnan(rise[5]) and np.isnan(rise[6])
-    assert rise[1:5].tolist() == [2, 3, 0, 1]
+    assert rise[1:5].tolist() == [2, 3, 0, 1]  # the fall of 12 is a cleaning
+    assert rise[7:].tolist() == [2, -1, 2]  # noise: up and down, net +3
 
 
 def test_dirt_capture() -> None:
     entry = np.array([0, 4, 8, 12, 16, 20.0])
-    inner = np.array([0, 1, 2, 0, 1, 2.0])  # cleaned at minute 3
+    inner = np.array([10, 11, 12, 0, 1, 2.0])  # cleaned at minute 3
     passages = np.full(6, 10.0)
     occupied = np.ones(6, dtype=bool)
     # inner build-up 1+1+0+1+1 = 4 over 50 passages -> 80 per 1000; entry 20 -> 400 per 1000
