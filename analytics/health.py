@@ -41,13 +41,16 @@ class HealthRules:
 
     stuck_minutes: identical values through this many occupied minutes (pupils passing) mean a
     stuck sensor. spike_points: a single
-    reading this far (moisture %, dirt points) from both neighbours, which agree, is a spike.
+    reading this far (moisture %, dirt points) from both neighbours, which agree, is a spike;
+    footfall_spike: a report this many passages above both neighbours (and over three times
+    them) is a counter glitch.
     clock_fraction: reports closer together than this share of the report interval mean clock
     trouble. gap_intervals: silence longer than this many report intervals is a gap.
     """
 
     stuck_minutes: int = 240
     spike_points: float = 40.0
+    footfall_spike: float = 150.0
     clock_fraction: float = 0.4
     gap_intervals: int = 2
     bin_minutes: int = 15
@@ -159,6 +162,15 @@ def check_sensor(
         spike = np.zeros(n, dtype=bool)
         spike[1:-1] = (up | down) & calm & ~bad[:-2] & ~bad[1:-1] & ~bad[2:]
         flag(SPIKE, spike)
+
+    if sensor.kind == Kind.FOOTFALL and n >= 3:
+        # a burst of passages no neighbouring report comes near: a counter glitch
+        neighbours = np.maximum(values[:-2], values[2:])
+        here = values[1:-1]
+        burst = np.zeros(n, dtype=bool)
+        burst[1:-1] = (here - neighbours > rules.footfall_spike) & (here > 3 * neighbours)
+        burst[1:-1] &= ~bad[:-2] & ~bad[1:-1] & ~bad[2:]
+        flag(SPIKE, burst)
 
     gap_ms = rules.gap_intervals * interval_ms
     gap_after = np.flatnonzero(spacing > gap_ms)

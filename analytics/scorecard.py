@@ -39,10 +39,23 @@ from analytics.fairness import (
     stable_seed,
     weighted_expected,
 )
-from analytics.health import HealthRules, SensorHealth, SuspectInterval
-from analytics.kpis import KPI_INPUTS, Kpi
-from analytics.occupancy import LOCAL_TZ, local_midnight, period_bounds
-from analytics.trends import TREND_METRICS, daily_trend_components, weekly_trends
+from analytics.health import HealthRules, SensorHealth, SuspectInterval, sensor_health
+from analytics.kpis import COMPONENTS, KPI_INPUTS, Kpi
+from analytics.occupancy import (
+    LOCAL_TZ,
+    daily_sums,
+    local_dates,
+    local_midnight,
+    minute_index,
+    occupied_mask,
+    period_bounds,
+)
+from analytics.trends import (
+    DAILY_TREND_COLUMNS,
+    TREND_METRICS,
+    daily_trend_components,
+    weekly_trends,
+)
 from analytics.weather import daily_weather, station_sensor
 from floorwatch import __version__
 from floorwatch.readings import WEATHER_KINDS, Point
@@ -165,6 +178,35 @@ def _months(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     return chunks
 
 
+def _silent_chunk(
+    registry: Registry, entrance_id: str, start: datetime, end: datetime, contract: Contract
+) -> EntranceChunk:
+    """What an entrance without a single reading gives: its occupied minutes, nothing else."""
+    entrance, school = registry.entrance(entrance_id)
+    days = registry.school_days[school.id]
+    index = minute_index(start, end)
+    occupied = occupied_mask(index, days, days.calendar.opening_hours)
+    local = local_dates(index)
+    zero = np.zeros(len(index))
+    daily = daily_sums(
+        local, {c: occupied.astype(float) if c == "occupied_minutes" else zero for c in COMPONENTS}
+    )
+    trend_daily = daily_sums(local, {c: zero for c in DAILY_TREND_COLUMNS})
+    exposure = pd.DataFrame({"outside_moisture": np.full(len(daily), np.nan)}, index=daily.index)
+    occupied_ms = index[occupied].as_unit("ns").asi8 // 1_000_000
+    nothing = np.zeros(0, dtype=np.int64)
+    health = {
+        s.id: sensor_health(
+            s, nothing, np.zeros(0, dtype=bool), [], occupied_ms, contract.min_data_availability
+        )
+        for s in entrance.sensors
+    }
+    episodes = pd.DataFrame({"day": np.array([], dtype="datetime64[D]"), "minutes": np.zeros(0)})
+    return EntranceChunk(
+        entrance_id, start, end, daily, episodes, trend_daily, exposure, health, []
+    )
+
+
 def _combine_health(parts: list[SensorHealth]) -> SensorHealth:
     received = sum(p.received for p in parts)
     expected = sum(p.expected for p in parts)
@@ -259,6 +301,10 @@ class Scorer:
         entrance, _ = self.registry.entrance(entrance_id)
         sensor_ids = sorted(s.id for s in entrance.sensors)
         readings = self.store.read_readings(start - LEAD_IN, end, sensor_ids=sensor_ids)
+        if readings.empty:  # common before an installation's data begins: skip the work
+            chunk = _silent_chunk(self.registry, entrance_id, start, end, contract)
+            self._chunks[key] = chunk
+            return chunk
         prepared = prepare_entrance(
             self.registry,
             entrance_id,

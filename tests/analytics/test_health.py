@@ -137,3 +137,11 @@ def test_silent_sensor(registry) -> None:  # type: ignore[no-untyped-def]
     health = prepared.health["trb-vastervang-main-inner-dirt"]
     assert (health.status, health.availability, health.received) == ("silent", 0.0, 0)
     assert np.isnan(prepared.role("inner_dirt")).all()
+
+
+def test_footfall_bursts_are_spikes_but_arrival_peaks_are_not() -> None:
+    counter = Sensor(id="s-footfall", kind="footfall", zone=Zone.ENTRY, report_interval=300)
+    values = np.array([10, 12, 620, 11, 40, 120, 60, 9, 8, 80.0 + 250, 70, 5])
+    drop, found = check_sensor(counter, times(12), values, all_day(), 0, HealthRules())
+    assert np.flatnonzero(drop).tolist() == [2, 9]
+    assert reasons(found) == [SPIKE, SPIKE]
