@@ -161,6 +161,15 @@ def check_sensor(
         calm = np.abs(nxt - prev) < rules.spike_points / 2
         spike = np.zeros(n, dtype=bool)
         spike[1:-1] = (up | down) & calm & ~bad[:-2] & ~bad[1:-1] & ~bad[2:]
+        if n >= 4:  # two readings in a row: no floor gets soaked and dries again that fast
+            a, b, c, d = values[:-3], values[1:-2], values[2:-1], values[3:]
+            jump = rules.spike_points
+            pair_up = (np.minimum(b, c) - np.maximum(a, d)) > jump
+            pair_down = (np.minimum(a, d) - np.maximum(b, c)) > jump
+            pair = (pair_up | pair_down) & (np.abs(d - a) < jump / 2)
+            pair &= ~bad[:-3] & ~bad[1:-2] & ~bad[2:-1] & ~bad[3:]
+            spike[1:-2] |= pair
+            spike[2:-1] |= pair
         flag(SPIKE, spike)
 
     if sensor.kind == Kind.FOOTFALL and n >= 3:

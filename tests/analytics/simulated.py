@@ -25,8 +25,15 @@ def load_readings(sim: Simulation, store: Store) -> int:
     for series in sim.series:
         ms = (np.asarray(series.ts_s, dtype=np.int64) * 1000 + series.tag_ms).tolist()
         for kind, values in series.values.items():
-            readings.extend(map(Reading, [series.sensor_id] * len(ms), [kind] * len(ms), ms,
-                                np.asarray(values, dtype=float).tolist()))
+            readings.extend(
+                map(
+                    Reading,
+                    [series.sensor_id] * len(ms),
+                    [kind] * len(ms),
+                    ms,
+                    np.asarray(values, dtype=float).tolist(),
+                )
+            )
     return store.write_readings(readings) or 0
 
 

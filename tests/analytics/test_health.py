@@ -59,6 +59,12 @@ def test_out_of_range_and_spike() -> None:
     assert (spike.start_ms, spike.end_ms) == (T0 + 10 * MIN, T0 + 15 * MIN)
 
 
+def test_two_readings_in_a_row_can_be_a_spike() -> None:
+    values = np.array([5, 5, 95, 92, 6, 5, 5.0])
+    drop, found = check_sensor(moisture_sensor(), times(7), values, all_day(), 20, HealthRules())
+    assert np.flatnonzero(drop).tolist() == [2, 3] and reasons(found) == [SPIKE]
+
+
 def test_a_real_wet_step_is_not_a_spike() -> None:
     values = np.array([5, 5, 60, 65, 60, 5, 5.0])
     drop, found = check_sensor(moisture_sensor(), times(7), values, all_day(), 20, HealthRules())

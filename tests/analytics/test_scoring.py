@@ -28,19 +28,25 @@ FIRST, LAST = date(2026, 10, 1), date(2026, 10, 16)
 INTERVAL_S = 600
 
 
-def fair_test_registry(pilot: Registry) -> Registry:
-    installations = [
-        Installation(
-            id=f"inst-{entrance.id}",
-            entrance=entrance.id,
-            supplier=SUPPLIER_BY_MUNICIPALITY[school.municipality],
-            contract="skane-entrance-2026",
-            start=date(2026, 10, 1),
-        )
-        for school in pilot.document.schools
-        for entrance in school.entrances
-        if not entrance.reference
-    ]
+def fair_test_registry(pilot: Registry, keep_installations: bool = False) -> Registry:
+    """The pilot with sensors reporting every INTERVAL_S and, unless kept, one supplier per
+    municipality (entre-ren in Trelleborg, torrgolv in Skurup, skrapzon in Ystad)."""
+    installations = (
+        list(pilot.document.installations)
+        if keep_installations
+        else [
+            Installation(
+                id=f"inst-{entrance.id}",
+                entrance=entrance.id,
+                supplier=SUPPLIER_BY_MUNICIPALITY[school.municipality],
+                contract="skane-entrance-2026",
+                start=date(2026, 10, 1),
+            )
+            for school in pilot.document.schools
+            for entrance in school.entrances
+            if not entrance.reference
+        ]
+    )
     # sensors report every 10 minutes here: half the readings, the same physics (test speed)
     schools = [
         school.model_copy(
