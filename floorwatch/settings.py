@@ -137,6 +137,9 @@ class Settings(BaseSettings):
         default=None, description="CA certificates for mqtts:// (unset: the system's)"
     )
 
+    # Analytics: where `floorwatch score` writes report-<period>.html (the API serves them)
+    reports_dir: Path = Path("reports")
+
     # API
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65_535)

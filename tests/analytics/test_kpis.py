@@ -1,0 +1,247 @@
+"""KPI functions on small hand-made series with hand-computed answers."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.kpis import (
+    COMPONENTS,
+    Kpi,
+    clean_time_share,
+    daily_components,
+    data_availability,
+    dirt_buildup,
+    dirt_capture,
+    dry_time_share,
+    kpis_from_components,
+    slip_exposure,
+    wet_episodes,
+    wet_recovery_p90,
+)
+from analytics.minutes import counts_on_minutes, interval_mask, state_on_minutes
+from analytics.occupancy import day_bounds, minute_index
+
+NAN = float("nan")
+
+
+def test_dry_and_clean_time_share_count_only_occupied_valid_minutes() -> None:
+    moisture = np.array([0, 10, 25, 30, NAN, 5, 50, 0])
+    occupied = np.array([1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)
+    # occupied & valid: 0,10,25,30,5 -> dry (<=20): 0,10,5 -> 3/5
+    assert dry_time_share(moisture, occupied, 20.0) == pytest.approx(0.6)
+    assert dry_time_share(np.array([20.0]), np.array([True]), 20.0) == 1.0  # <= is dry
+    dirt = np.array([10, 31, 30, NAN, 90, 0, 0, 0])
+    # occupied & valid: 10,31,30,90,0 -> clean (<=30): 10,30,0 -> 3/5
+    assert clean_time_share(dirt, occupied, 30.0) == pytest.approx(0.6)
+
+
+def test_shares_are_nan_for_empty_and_all_missing_periods() -> None:
+    assert math.isnan(dry_time_share(np.array([]), np.array([], dtype=bool), 20.0))
+    assert math.isnan(dry_time_share(np.array([NAN, NAN]), np.array([True, True]), 20.0))
+    assert math.isnan(clean_time_share(np.array([1.0, 2.0]), np.array([False, False]), 30.0))
+    assert math.isnan(wet_recovery_p90(np.array([NAN]), np.array([True]), 20.0))
+    assert math.isnan(slip_exposure(np.array([30.0]), np.array([0.0]), np.array([True]), 20.0))
+    assert math.isnan(dirt_capture(np.array([]), np.array([]), np.array([]), np.array([])))
+
+
+def test_wet_episodes_and_p90() -> None:
+    w, d = 50.0, 0.0
+    # runs: [0,3) len 3 occupied; [4,5) len 1 occupied; [6,8) len 2 unoccupied only (ignored);
+    # [9,15) len 6 partly occupied (19 is within the hysteresis: still wet); NaN at 15 ends it;
+    # [16,18) len 2
+    moisture = np.array([w, w, w, d, w, d, w, w, d, w, w, 19, w, w, w, NAN, w, w])
+    occupied = np.zeros(len(moisture), dtype=bool)
+    occupied[[0, 4, 13, 14, 16]] = True
+    episodes = wet_episodes(moisture, occupied, 20.0)
+    assert episodes["start"].tolist() == [0, 4, 9, 16]
+    assert episodes["minutes"].tolist() == [3.0, 1.0, 6.0, 2.0]
+    # p90 of [1,2,3,6] with linear interpolation: rank 0.9*3 = 2.7 -> 3 + 0.7*(6-3) = 5.1
+    assert wet_recovery_p90(moisture, occupied, 20.0) == pytest.approx(5.1)
+
+
+def test_never_wet_recovers_in_zero_minutes() -> None:
+    assert wet_recovery_p90(np.array([1.0, 2.0, 3.0]), np.ones(3, dtype=bool), 20.0) == 0.0
+
+
+def test_slip_exposure_per_thousand_passages() -> None:
+    moisture = np.array([30, 30, 0, 0, NAN, 30])
+    passages = np.array([10, 5, 20, 15, 100, 7.0])
+    occupied = np.array([1, 1, 1, 1, 1, 0], dtype=bool)
+    # valid occupied: 10,5 wet + 20,15 dry; the NaN-moisture minute and the closed minute are out
+    assert slip_exposure(moisture, passages, occupied, 20.0) == pytest.approx(1000 * 15 / 50)
+
+
+def test_dirt_buildup_ignores_cleaning_drops_and_lets_noise_cancel() -> None:
+    rise = dirt_buildup(np.array([10, 12, 15, 3, 4, NAN, 9, 11, 10, 12]))
+    assert np.isnan(rise[0]) and np.isnan(rise[5]) and np.isnan(rise[6])
+    assert rise[1:5].tolist() == [2, 3, 0, 1]  # the fall of 12 is a cleaning
+    assert rise[7:].tolist() == [2, -1, 2]  # noise: up and down, net +3
+
+
+def test_dirt_capture() -> None:
+    entry = np.array([0, 4, 8, 12, 16, 20.0])
+    inner = np.array([10, 11, 12, 0, 1, 2.0])  # cleaned at minute 3
+    passages = np.full(6, 10.0)
+    occupied = np.ones(6, dtype=bool)
+    # inner build-up 1+1+0+1+1 = 4 over 50 passages -> 80 per 1000; entry 20 -> 400 per 1000
+    assert dirt_capture(inner, entry, passages, occupied) == pytest.approx(1 - 80 / 400)
+
+
+def test_data_availability() -> None:
+    assert data_availability(90, 120) == 0.75
+    assert data_availability(130, 120) == 1.0
+    assert math.isnan(data_availability(0, 0))
+
+
+def test_state_forward_fill_respects_gap_limit() -> None:
+    index = pd.date_range("2026-10-05 06:00", periods=30, freq="min", tz="UTC")
+    times = pd.to_datetime(
+        ["2026-10-05 06:00:20", "2026-10-05 06:05:10", "2026-10-05 06:20:00"], utc=True
+    )
+    values = state_on_minutes(index, times, np.array([1.0, 2.0, 3.0]), gap_limit_min=10)
+    assert values[:5].tolist() == [1.0] * 5
+    assert values[5:15].tolist() == [2.0] * 10  # 06:05 .. 06:14
+    assert np.isnan(values[15:20]).all()  # silent beyond two report intervals: missing
+    assert values[20:30].tolist() == [3.0] * 10
+
+
+def test_counts_spread_over_the_minutes_since_the_previous_report() -> None:
+    index = pd.date_range("2026-10-05 06:00", periods=20, freq="min", tz="UTC")
+    times = pd.to_datetime(["2026-10-05 06:04", "2026-10-05 06:09", "2026-10-05 06:19"], utc=True)
+    rate = counts_on_minutes(index, times, np.array([10.0, 5.0, 20.0]), 5, gap_limit_min=10)
+    assert rate[:5].tolist() == [2.0] * 5  # first report covers one interval: 06:00-06:04
+    assert rate[5:10].tolist() == [1.0] * 5
+    assert rate[10:20].tolist() == [2.0] * 10  # 10-minute gap: spread over all 10 minutes
+    assert np.nansum(rate) == 35.0
+
+
+def test_interval_mask() -> None:
+    index = pd.date_range("2026-10-05 06:00", periods=10, freq="min", tz="UTC")
+    mask = interval_mask(
+        index,
+        pd.to_datetime(["2026-10-05 06:02", "2026-10-05 06:08"], utc=True),
+        pd.to_datetime(["2026-10-05 06:04", "2026-10-05 07:00"], utc=True),
+    )
+    assert np.flatnonzero(mask).tolist() == [2, 3, 8, 9]
+
+
+def test_daily_components_across_the_october_dst_change() -> None:
+    # Sunday 25 Oct 2026 has 25 local hours; Monday 26 Oct 24
+    start, end = day_bounds(date(2026, 10, 25), date(2026, 10, 26))
+    index = minute_index(start, end)
+    assert len(index) == (25 + 24) * 60
+    local = index.tz_convert("Europe/Stockholm")
+    # occupied: local 07:00-09:00 on both days (pretend the Sunday is a school day)
+    occupied = (local.hour >= 7) & (local.hour < 9)
+    moisture = np.where((local.hour == 7) & (local.minute < 30), 40.0, 5.0)  # 30 wet min a day
+    dirt = np.full(len(index), 10.0)
+    passages = np.where(occupied, 2.0, 0.0)
+    daily, episodes = daily_components(
+        index, occupied, moisture, dirt, dirt, passages, wet_threshold=20, dirt_threshold=30
+    )
+    assert daily.index.tolist() == [np.datetime64("2026-10-25"), np.datetime64("2026-10-26")]
+    assert daily["occupied_minutes"].tolist() == [120, 120]
+    assert daily["dry_minutes"].tolist() == [90, 90]
+    assert daily["wet_passages"].tolist() == [60, 60]
+    assert episodes["minutes"].tolist() == [30, 30]
+    kpis = kpis_from_components(daily, episodes)
+    assert kpis[Kpi.DRY_TIME_SHARE] == pytest.approx(0.75)
+    assert kpis[Kpi.CLEAN_TIME_SHARE] == 1.0
+    assert kpis[Kpi.WET_RECOVERY_P90] == 30.0
+    assert kpis[Kpi.SLIP_EXPOSURE] == pytest.approx(250.0)
+    assert math.isnan(kpis[Kpi.DIRT_CAPTURE])  # no dirt build-up upstream: nothing to capture
+    # components agree with the direct KPI functions
+    assert kpis[Kpi.DRY_TIME_SHARE] == dry_time_share(moisture, occupied, 20)
+    assert kpis[Kpi.SLIP_EXPOSURE] == slip_exposure(moisture, passages, occupied, 20)
+
+
+def test_components_of_an_empty_period_are_insufficient() -> None:
+    index = minute_index(*day_bounds(date(2026, 7, 1), date(2026, 7, 1)))
+    nothing = np.full(len(index), NAN)
+    daily, episodes = daily_components(
+        index, np.zeros(len(index), dtype=bool), nothing, nothing, nothing, nothing, 20, 30
+    )
+    kpis = kpis_from_components(daily, episodes)
+    assert all(math.isnan(v) for v in kpis.values())
+    empty = kpis_from_components(daily.iloc[:0], episodes.iloc[:0])
+    assert all(math.isnan(v) for v in empty.values())
+
+
+def test_kpi_status_is_insufficient_below_minimum_availability_never_fail() -> None:
+    from analytics.scorecard import kpi_status
+
+    assert kpi_status(0.99, 0.95, True, 0.79, 0.8) == "insufficient"
+    assert kpi_status(0.10, 0.95, True, 0.79, 0.8) == "insufficient"
+    assert kpi_status(NAN, 0.95, True, 1.0, 0.8) == "insufficient"
+    assert kpi_status(0.95, 0.95, True, 0.8, 0.8) == "pass"
+    assert kpi_status(0.94, 0.95, True, 0.8, 0.8) == "fail"
+    assert kpi_status(30.0, 30.0, False, 1.0, 0.8) == "pass"  # minutes: lower is better
+    assert kpi_status(31.0, 30.0, False, 1.0, 0.8) == "fail"
+
+
+def test_weighted_p90_matches_numpy_on_repeated_lengths() -> None:
+    from analytics.fairness import _weighted_p90
+
+    lengths = np.array([1.0, 2.0, 5.0, 9.0, 30.0])
+    for weights in ([1, 1, 1, 1, 1], [0, 3, 1, 0, 2], [2, 0, 0, 0, 1], [0, 0, 4, 0, 0]):
+        w = np.array(weights, dtype=float)
+        expected = np.percentile(np.repeat(lengths, weights), 90)
+        assert _weighted_p90(lengths, w, w.sum()) == pytest.approx(expected)
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate() -> None:
+    from analytics.fairness import estimate
+
+    days = pd.Index(np.arange("2026-10-05", "2026-10-15", dtype="datetime64[D]"), name="day")
+    rng = np.random.default_rng(1)
+    dry = rng.integers(300, 600, len(days)).astype(float)
+    daily = pd.DataFrame(0.0, index=days, columns=COMPONENTS)
+    daily["moisture_minutes"] = 600.0
+    daily["dry_minutes"] = dry
+    episodes = pd.DataFrame({"day": days.values, "minutes": 600.0 - dry})
+    first = estimate(daily, episodes, None, {}, seed=7, resamples=300)
+    again = estimate(daily, episodes, None, {}, seed=7, resamples=300)
+    assert repr(first) == repr(again)  # NaN-safe equality
+    dry_share = first[Kpi.DRY_TIME_SHARE]
+    assert dry_share.raw == pytest.approx(dry.sum() / 6000)
+    assert dry_share.raw_low < dry_share.raw < dry_share.raw_high
+    assert dry_share.adjusted == dry_share.raw and not dry_share.adjusted_by_model
+    assert math.isnan(first[Kpi.SLIP_EXPOSURE].raw)  # no passages: cannot tell
+
+
+def test_adjustment_removes_the_weather_from_a_known_linear_world() -> None:
+    """Dry share = 0.95 - 0.02 x rain (mm) without a solution; a solution adds its effect.
+    Rainy school A (+0.10) must come out ahead of dry school B (+0.02) once adjusted."""
+    from analytics.fairness import daily_targets, estimate, fit_outcome_model, weighted_expected
+
+    rng = np.random.default_rng(3)
+    rain = rng.uniform(0, 15, 200)
+    train = pd.DataFrame({"precip_open_mm": rain, "passages": rng.uniform(400, 600, 200)})
+    train["dry_time_share"] = 0.95 - 0.02 * rain
+    train["dry_time_share_weight"] = 600.0
+    model = fit_outcome_model(train, seed=0)
+    assert model.fitted(Kpi.DRY_TIME_SHARE)
+
+    def school(rain_mm: float, effect: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        days = pd.Index(np.arange("2026-10-05", "2026-10-25", dtype="datetime64[D]"), name="day")
+        r = np.full(len(days), rain_mm) + np.linspace(-1, 1, len(days))
+        daily = pd.DataFrame(0.0, index=days, columns=COMPONENTS)
+        daily["moisture_minutes"] = 600.0
+        daily["dry_minutes"] = 600.0 * np.clip(0.95 - 0.02 * r + effect, 0, 1)
+        features = pd.DataFrame({"precip_open_mm": r, "passages": 500.0}, index=days)
+        return daily, pd.DataFrame({"day": [], "minutes": []}), model.predict(features)
+
+    a, b = school(12.0, 0.10), school(1.0, 0.02)
+    targets = pd.concat([daily_targets(a[0], a[1]), daily_targets(b[0], b[1])], ignore_index=True)
+    predicted = pd.concat([a[2], b[2]], ignore_index=True)
+    pooled = {Kpi.DRY_TIME_SHARE: weighted_expected(targets, predicted, Kpi.DRY_TIME_SHARE)}
+    est_a = estimate(*a, pooled, seed=1, resamples=200)[Kpi.DRY_TIME_SHARE]
+    est_b = estimate(*b, pooled, seed=1, resamples=200)[Kpi.DRY_TIME_SHARE]
+    assert est_a.raw < est_b.raw  # raw: the rainy school looks worse
+    assert est_a.adjusted > est_b.adjusted  # adjusted: its solution is the better one
+    assert est_a.adjusted - est_b.adjusted == pytest.approx(0.08, abs=0.03)

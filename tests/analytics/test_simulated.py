@@ -1,0 +1,169 @@
+"""Against the simulator's ground truth (simulators, merged): raw KPIs computed from simulated
+sensor reports match the KPIs of the noise-free truth, with and without injected faults; the
+weather adjustment recovers the true order of suppliers; the same inputs give the same bytes.
+
+Tolerances (absolute unless said): dry and clean time share 0.02; wet recovery p90 5 minutes
++ 15 %; slip exposure 3 per 1,000 + 15 %; dirt capture 0.05. Sensors report every 10 minutes in
+these tests (half the readings of the pilot's 5, for speed), which is the harder case.
+Not caught, and so left out of the faults injected: slow drift (a sensor reading a few points
+off after days looks like a real floor; only a second sensor could tell).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from analytics.kpis import Kpi
+from analytics.occupancy import day_bounds
+from analytics.scorecard import PeriodResult, Scorer
+from floorwatch.registry import Registry
+from floorwatch.store import Store, open_store
+from simulators import load_scenario, simulate
+from simulators.scenario import Profile, Scenario, Station
+from tests.analytics.simulated import load_readings, store_weather, truth_kpis
+from tests.analytics.test_scoring import fair_test_registry
+
+TOLERANCE = {
+    Kpi.DRY_TIME_SHARE: (0.02, 0.0),
+    Kpi.CLEAN_TIME_SHARE: (0.02, 0.0),
+    Kpi.WET_RECOVERY_P90: (5.0, 0.15),
+    Kpi.SLIP_EXPOSURE: (3.0, 0.15),
+    Kpi.DIRT_CAPTURE: (0.05, 0.0),
+}
+TRUE_ORDER = ["entre-ren", "torrgolv", "skrapzon"]  # by capture efficiency, all else equal
+
+
+def wetter(scenario: Scenario, factor: float) -> Scenario:
+    stations = {
+        k: Station(wetness=min(5.0, v.wetness * factor), temperature_offset=v.temperature_offset)
+        for k, v in scenario.stations.items()
+    }
+    return scenario.model_copy(update={"stations": stations})
+
+
+def scored_world(
+    registry: Registry, scenario: Scenario, start: date, days: int, path: Path
+) -> tuple[Store, object]:
+    sim = simulate(registry, scenario, start, days, seed=3)
+    store = open_store(f"sqlite:///{path}")
+    load_readings(sim, store)
+    store_weather(sim, store)
+    return store, sim
+
+
+# --- (a) ground truth ------------------------------------------------------------------------
+GROUND_FROM, GROUND_TO = date(2026, 10, 1), date(2026, 10, 9)
+
+
+@pytest.fixture(scope="module", params=["no faults", "faults"])
+def ground(
+    request: pytest.FixtureRequest, registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Registry, object, PeriodResult, datetime, datetime]]:
+    pilot = fair_test_registry(registry, keep_installations=True)
+    scenario = wetter(load_scenario(), 2.5)
+    if request.param == "faults":
+        faults = scenario.faults.only("dropouts", "stuck", "spikes", "clock_skew")
+        faults = faults.model_copy(
+            update={
+                "spikes": faults.spikes.model_copy(update={"rate": 0.005}),
+                "dropouts": faults.dropouts.model_copy(update={"rate": 0.03}),
+                "stuck": faults.stuck.model_copy(update={"sensor_share": 0.05}),
+            }
+        )
+        scenario = scenario.model_copy(update={"faults": faults})
+    else:
+        scenario = scenario.without_faults()
+    folder = tmp_path_factory.mktemp("ground")
+    store, sim = scored_world(pilot, scenario, GROUND_FROM, 9, folder / "sim.db")
+    start, end = day_bounds(GROUND_FROM, GROUND_TO)
+    result = Scorer(store, pilot, resamples=50).score("ground", start, end)
+    yield pilot, sim, result, start, end
+    store.close()
+
+
+def close(measured: float, truth: float, kpi: Kpi) -> bool:
+    absolute, relative = TOLERANCE[kpi]
+    if math.isnan(truth):
+        return math.isnan(measured)
+    return abs(measured - truth) <= absolute + relative * abs(truth)
+
+
+def test_raw_kpis_match_the_ground_truth(ground) -> None:  # type: ignore[no-untyped-def]
+    pilot, sim, result, start, end = ground
+    contract = pilot.contracts["skane-entrance-2026"]
+    misses = []
+    wet_seen = 0
+    for card in result.scorecards:
+        doc = card.document
+        truth = truth_kpis(
+            sim, pilot, doc["entrance"], start, end, contract.wet_threshold,
+            contract.dirt_threshold,
+        )  # fmt: skip
+        for kpi, value in truth.items():
+            measured = doc["kpis"][str(kpi)]["raw"]
+            measured = float("nan") if measured is None else measured
+            if not close(measured, value, kpi):
+                misses.append((doc["entrance"], str(kpi), round(measured, 3), round(value, 3)))
+        wet_seen += truth[Kpi.DRY_TIME_SHARE] < 0.99
+    assert not misses
+    assert wet_seen >= 3  # the comparison covers floors that really got wet
+
+
+# --- (b) fairness ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fair(
+    registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Registry, Store, PeriodResult]]:
+    """Suppliers that differ only in capture efficiency; the best works where it rains most
+    (Trelleborg), the worst where it hardly rains (Ystad)."""
+    placed = fair_test_registry(registry)
+    common = {"saturation_l": 3.0, "dirt_capacity_kg": 3.0, "drying_half_life_min": 25,
+              "maintenance_interval_days": 7}  # fmt: skip
+    profiles = {
+        "baseline": Profile(capture_efficiency=0.3, **common),
+        "entre-ren": Profile(capture_efficiency=0.9, **common),
+        "torrgolv": Profile(capture_efficiency=0.75, **common),
+        "skrapzon": Profile(capture_efficiency=0.55, **common),
+    }
+    stations = {
+        52230: Station(wetness=3.0),
+        53300: Station(wetness=1.5),
+        54290: Station(wetness=0.4),
+    }
+    scenario = (
+        load_scenario()
+        .without_faults()
+        .model_copy(update={"profiles": profiles, "stations": stations})
+    )
+    folder = tmp_path_factory.mktemp("fair")
+    store, _ = scored_world(placed, scenario, date(2026, 9, 14), 33, folder / "fair.db")
+    start, end = day_bounds(date(2026, 10, 1), date(2026, 10, 16))
+    result = Scorer(store, placed, resamples=200).score("fair", start, end)
+    yield placed, store, result
+    store.close()
+
+
+def test_adjusted_ranking_recovers_the_true_order_where_raw_is_wrong(fair) -> None:  # type: ignore[no-untyped-def]
+    _, _, result = fair
+    comparison = result.comparisons["skane-entrance-2026"]
+    dry = comparison["by_kpi"]["dry_time_share"]["ranking"]
+    raw_order = [r["supplier"] for r in sorted(dry, key=lambda r: -r["raw"])]
+    assert raw_order != TRUE_ORDER and raw_order[0] == "skrapzon"
+    assert [r["supplier"] for r in dry] == TRUE_ORDER
+    assert [r["supplier"] for r in comparison["ranking"]] == TRUE_ORDER
+    capture = comparison["by_kpi"]["dirt_capture"]["ranking"]
+    assert [r["supplier"] for r in capture] == TRUE_ORDER
+
+
+# --- (c) reproducibility ---------------------------------------------------------------------
+def test_the_same_inputs_give_byte_identical_scorecards(fair) -> None:  # type: ignore[no-untyped-def]
+    placed, store, result = fair
+    start, end = day_bounds(date(2026, 10, 1), date(2026, 10, 16))
+    again = Scorer(store, placed, resamples=200).score("fair", start, end)
+    assert [c.json for c in again.scorecards] == [c.json for c in result.scorecards]
+    assert len(result.scorecards) == 12
