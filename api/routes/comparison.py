@@ -1,0 +1,43 @@
+"""The supplier comparison per contract and month: suppliers ranked on adjusted KPI values."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.access import PROCUREMENT_ONLY
+from api.deps import Caller, Context
+from api.errors import error_responses
+from api.params import ContractId, ContractQuery, PeriodPath, PeriodQuery
+from api.points import document, records, text
+from api.schemas import ComparisonOut
+from floorwatch.errors import NotFound
+
+router = APIRouter(tags=["comparison"], responses=error_responses(401, 403, 404, 422, 503))
+
+
+@router.get("/comparisons", summary="Supplier comparisons")
+def list_comparisons(
+    access: Caller, context: Context, contract: ContractQuery = None, period: PeriodQuery = None
+) -> list[ComparisonOut]:
+    """Every supplier's results side by side: for procurement (and admin) only, since it shows
+    all suppliers."""
+    access.require(PROCUREMENT_ONLY)
+    frame = context.points("comparison", contract=contract, period=period)
+    return [
+        ComparisonOut(contract=text(r, "contract"), period=text(r, "period"), document=document(r))
+        for r in records(frame)
+    ]
+
+
+@router.get("/comparisons/{contract_id}/{period}", summary="One supplier comparison")
+def get_comparison(
+    contract_id: ContractId, period: PeriodPath, access: Caller, context: Context
+) -> ComparisonOut:
+    access.require(PROCUREMENT_ONLY)
+    found = records(context.points("comparison", contract=contract_id, period=period))
+    if not found:
+        raise NotFound(f"no comparison for {contract_id!r} in {period}")
+    r = found[-1]
+    return ComparisonOut(
+        contract=text(r, "contract"), period=text(r, "period"), document=document(r)
+    )

@@ -1,0 +1,58 @@
+"""The monthly HTML report analytics writes to `<reports_dir>/report-<period>.html`.
+
+It compares every supplier, so it is for procurement and admin keys only: a supplier key is
+refused (its own results are in its scorecards), and so is a facility key.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from api.access import PROCUREMENT_ONLY
+from api.deps import Caller, Context
+from api.errors import error_responses
+from api.params import PeriodPath
+from api.schemas import ReportOut
+from floorwatch.errors import NotFound
+
+router = APIRouter(tags=["reports"], responses=error_responses(401, 403, 422))
+
+REPORT_FILE = re.compile(r"^report-([0-9]{4}-(0[1-9]|1[0-2]))\.html$")
+
+
+@router.get("/reports", summary="Available reports")
+def list_reports(access: Caller, context: Context) -> list[ReportOut]:
+    access.require(PROCUREMENT_ONLY)
+    folder = context.settings.reports_dir
+    found = []
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            match = REPORT_FILE.match(path.name)
+            if match and path.is_file():
+                period = match.group(1)
+                found.append(
+                    ReportOut(
+                        period=period, url=f"/api/v1/reports/{period}", bytes=path.stat().st_size
+                    )
+                )
+    return found
+
+
+@router.get(
+    "/reports/{period}",
+    summary="The HTML report of a month",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The self-contained HTML report"},
+        **error_responses(404),
+    },
+)
+def get_report(period: PeriodPath, access: Caller, context: Context) -> FileResponse:
+    access.require(PROCUREMENT_ONLY)
+    path = context.settings.reports_dir / f"report-{period}.html"
+    if not path.is_file():
+        raise NotFound(f"no report for {period}")
+    return FileResponse(path, media_type="text/html; charset=utf-8")

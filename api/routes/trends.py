@@ -1,0 +1,51 @@
+"""Weekly trends for facility managers (not scored): grit load, wet minutes, cleaning
+interventions, slip exposure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.access import TRENDS
+from api.deps import Caller, Context
+from api.errors import error_responses
+from api.params import EntranceQuery, SchoolQuery
+from api.points import number, records, text
+from api.schemas import TrendOut
+
+router = APIRouter(tags=["trends"], responses=error_responses(401, 403, 422, 503))
+
+Metric = Literal["grit_load", "wet_minutes", "cleaning_interventions", "slip_exposure"]
+
+
+@router.get("/trends", summary="Weekly trends")
+def list_trends(
+    access: Caller,
+    context: Context,
+    entrance: EntranceQuery = None,
+    school: SchoolQuery = None,
+    metric: Annotated[Metric | None, Query()] = None,
+) -> list[TrendOut]:
+    """One value per entrance, metric and week (week_start: Monday 00:00 local time)."""
+    access.require(TRENDS)
+    if entrance is not None:
+        access.entrance(entrance)
+    if school is not None:
+        access.school(school)
+    frame = context.points("trend", entrance=entrance, school=school, metric=metric)
+    frame = access.filter_points(frame, by_supplier=False)
+    return [
+        TrendOut(
+            entrance=text(r, "entrance"),
+            school=text(r, "school"),
+            municipality=text(r, "municipality"),
+            metric=text(r, "metric"),
+            week_start=r["time"].to_pydatetime()
+            if hasattr(r["time"], "to_pydatetime")
+            else datetime.fromtimestamp(0, tz=UTC),
+            value=number(r, "value"),
+        )
+        for r in records(frame)
+    ]
