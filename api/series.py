@@ -104,7 +104,8 @@ class Page:
 
 
 def _ms_column(frame: pd.DataFrame) -> pd.Series:
-    return frame["time"].astype("int64") // 1_000_000 if not frame.empty else frame["time"]
+    """The `time` column as int ms (whatever resolution pandas chose for it)."""
+    return frame["time"].dt.as_unit("ms").astype("int64")
 
 
 def _in_windows(ts: pd.Series, windows: Sequence[tuple[int, int]] | None) -> pd.Series:
