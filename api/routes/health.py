@@ -30,10 +30,10 @@ def sensor_health(
         access.school(school)
     if entrance is not None:
         access.entrance(entrance)
-    frame = context.points(
-        "sensor_health", period=period, school=school, entrance=entrance, status=status
-    )
+    frame = context.points("sensor_health", period=period, school=school, entrance=entrance)
     frame = access.filter_points(frame, by_supplier=False)
+    if status is not None and not frame.empty:  # a field, not a tag: filtered here
+        frame = frame[frame["status"] == status] if "status" in frame.columns else frame.iloc[0:0]
     return [
         SensorHealthOut(
             sensor_id=text(r, "sensor_id"),
