@@ -33,8 +33,6 @@ from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings, load_settings
 from floorwatch.store import Store
 
-PREFIX = "/api/v1"
-
 DESCRIPTION = """
 Live state of school entrance floors, readings, sensor health, KPI results, monthly scorecards
 with bonus/malus, the supplier comparison and the monthly report, for the outcome-based
@@ -88,7 +86,7 @@ def create_app(
         reports,
         quarantine,
     ):
-        app.include_router(module.router, prefix=PREFIX)
+        app.include_router(module.router)
     return app
 
 

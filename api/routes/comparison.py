@@ -9,10 +9,13 @@ from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import ContractId, ContractQuery, PeriodPath, PeriodQuery
 from api.points import document, records, text
+from api.routes import PREFIX
 from api.schemas import ComparisonOut
 from floorwatch.errors import NotFound
 
-router = APIRouter(tags=["comparison"], responses=error_responses(401, 403, 404, 422, 503))
+router = APIRouter(
+    prefix=PREFIX, tags=["comparison"], responses=error_responses(401, 403, 404, 422, 503)
+)
 
 
 @router.get("/comparisons", summary="Supplier comparisons")

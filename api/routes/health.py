@@ -10,9 +10,12 @@ from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import EntranceQuery, PeriodQuery, SchoolQuery
 from api.points import number, records, text
+from api.routes import PREFIX
 from api.schemas import SensorHealthOut
 
-router = APIRouter(tags=["sensor health"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(
+    prefix=PREFIX, tags=["sensor health"], responses=error_responses(401, 403, 422, 503)
+)
 
 
 @router.get("/sensor-health", summary="Sensor health")

@@ -12,9 +12,10 @@ from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import ContractQuery, EntranceQuery, PeriodQuery, SchoolQuery, SupplierQuery
 from api.points import number, records, text
+from api.routes import PREFIX
 from api.schemas import KpiOut
 
-router = APIRouter(tags=["kpis"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(prefix=PREFIX, tags=["kpis"], responses=error_responses(401, 403, 422, 503))
 
 
 @router.get("/kpis", summary="KPI results")

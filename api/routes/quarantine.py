@@ -10,9 +10,12 @@ from fastapi import APIRouter, Query
 from api.access import OPERATIONS
 from api.deps import Caller, StoreDep
 from api.errors import error_responses
+from api.routes import PREFIX
 from api.schemas import QuarantineOut
 
-router = APIRouter(tags=["quarantine"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(
+    prefix=PREFIX, tags=["quarantine"], responses=error_responses(401, 403, 422, 503)
+)
 
 MAX_SCAN = 5_000
 

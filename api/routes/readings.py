@@ -12,13 +12,16 @@ from api.access import Access
 from api.deps import Caller, StoreDep
 from api.errors import error_responses
 from api.params import EntranceId, SensorId, time_ms
+from api.routes import PREFIX
 from api.schemas import ReadingOut, ReadingsPage
 from api.series import Cursor, bucketed_page, check_range, parse_every, raw_page
 from floorwatch.readings import Kind
 from floorwatch.registry.schema import Sensor, Zone
 from floorwatch.store import Store
 
-router = APIRouter(tags=["readings"], responses=error_responses(401, 403, 404, 422, 503))
+router = APIRouter(
+    prefix=PREFIX, tags=["readings"], responses=error_responses(401, 403, 404, 422, 503)
+)
 
 Start = Annotated[datetime, Query(description="from (inclusive), RFC 3339 with offset")]
 End = Annotated[datetime, Query(description="to (exclusive), RFC 3339 with offset")]

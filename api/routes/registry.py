@@ -19,6 +19,7 @@ from api.params import (
     SupplierId,
     SupplierQuery,
 )
+from api.routes import PREFIX
 from api.schemas import (
     ContractOut,
     EntranceOut,
@@ -33,7 +34,7 @@ from floorwatch.errors import AccessDenied, NotFound
 from floorwatch.registry.model import SensorPlace
 from floorwatch.registry.schema import Contract, Entrance, Installation, School
 
-router = APIRouter(tags=["registry"], responses=error_responses(401, 403, 404, 422))
+router = APIRouter(prefix=PREFIX, tags=["registry"], responses=error_responses(401, 403, 404, 422))
 
 
 def _school(school: School, access: Access) -> SchoolOut:

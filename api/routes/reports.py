@@ -15,10 +15,11 @@ from api.access import PROCUREMENT_ONLY
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import PeriodPath
+from api.routes import PREFIX
 from api.schemas import ReportOut
 from floorwatch.errors import NotFound
 
-router = APIRouter(tags=["reports"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix=PREFIX, tags=["reports"], responses=error_responses(401, 403, 422))
 
 REPORT_FILE = re.compile(r"^report-([0-9]{4}-(0[1-9]|1[0-2]))\.html$")
 

@@ -19,10 +19,13 @@ from api.params import (
     SupplierQuery,
 )
 from api.points import document, number, records, text
+from api.routes import PREFIX
 from api.schemas import Scorecard, ScorecardSummary
 from floorwatch.errors import AccessDenied, NotFound
 
-router = APIRouter(tags=["scorecards"], responses=error_responses(401, 403, 404, 422, 503))
+router = APIRouter(
+    prefix=PREFIX, tags=["scorecards"], responses=error_responses(401, 403, 404, 422, 503)
+)
 
 TAGS = ("contract", "supplier", "installation", "entrance", "school", "municipality", "period")
 MAIN_FIELDS = ("score", "bonus_malus_sek", "payment_sek", "document", "time")

@@ -11,11 +11,14 @@ from api.context import ApiContext
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import EntranceId, SchoolQuery
+from api.routes import PREFIX
 from api.schemas import EntranceState
 from api.state import entrance_state
 from floorwatch.errors import AccessDenied
 
-router = APIRouter(tags=["state"], responses=error_responses(401, 403, 404, 422, 503))
+router = APIRouter(
+    prefix=PREFIX, tags=["state"], responses=error_responses(401, 403, 404, 422, 503)
+)
 
 
 def _state(context: ApiContext, access: Access, entrance_id: str) -> EntranceState:

@@ -13,9 +13,10 @@ from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import EntranceQuery, SchoolQuery
 from api.points import number, records, text
+from api.routes import PREFIX
 from api.schemas import TrendOut
 
-router = APIRouter(tags=["trends"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(prefix=PREFIX, tags=["trends"], responses=error_responses(401, 403, 422, 503))
 
 Metric = Literal["grit_load", "wet_minutes", "cleaning_interventions", "slip_exposure"]
 

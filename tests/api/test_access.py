@@ -9,7 +9,14 @@ from tests.api.pilot_data import DRY_ENTRANCE, OTHER_SCHOOL_ENTRANCE, PERIOD, WE
 
 ROLES = list(KEYS)
 ALL = set(ROLES)
-COMMERCIAL = {"admin", "procurement", "facility_trb", "facility_yst", "supplier_entre", "supplier_torr"}
+COMMERCIAL = {
+    "admin",
+    "procurement",
+    "facility_trb",
+    "facility_yst",
+    "supplier_entre",
+    "supplier_torr",
+}
 PROCUREMENT = {"admin", "procurement"}
 OPERATIONS = {"admin", "technician"}
 TRENDS = {"admin", "procurement", "technician", "facility_trb", "facility_yst"}
@@ -48,7 +55,7 @@ MATRIX: list[tuple[str, dict[str, str], set[str]]] = [
         HISTORY,
         ALL - {"facility_yst", "supplier_torr"},
     ),
-    (f"/api/v1/schools/trb-vastervang", {}, ALL - {"facility_yst", "supplier_torr"}),
+    ("/api/v1/schools/trb-vastervang", {}, ALL - {"facility_yst", "supplier_torr"}),
     (
         f"/api/v1/scorecards/inst-{WET_ENTRANCE}/{PERIOD}",
         {},
@@ -61,8 +68,12 @@ MATRIX: list[tuple[str, dict[str, str], set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("path", "params", "allowed"), MATRIX, ids=[m[0] + str(m[1]) for m in MATRIX])
-def test_every_role_on_every_endpoint(api: Api, path: str, params: dict[str, str], allowed: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "params", "allowed"), MATRIX, ids=[m[0] + str(m[1]) for m in MATRIX]
+)
+def test_every_role_on_every_endpoint(
+    api: Api, path: str, params: dict[str, str], allowed: set[str]
+) -> None:
     for key in ROLES:
         response = api.get(key, path, **params)
         expected = 200 if key in allowed else 403
@@ -92,7 +103,9 @@ def test_refusals_do_not_say_whether_a_thing_exists(api: Api) -> None:
         "/api/v1/entrances/{}/state",
         "/api/v1/schools/{}",
     ):
-        hidden = api.get("supplier_torr", path.format(WET_ENTRANCE if "school" not in path else "trb-vastervang"))
+        hidden = api.get(
+            "supplier_torr", path.format(WET_ENTRANCE if "school" not in path else "trb-vastervang")
+        )
         missing = api.get("supplier_torr", path.format("no-such-thing"))
         assert hidden.status_code == missing.status_code == 403
         assert hidden.json() == missing.json()
@@ -166,4 +179,6 @@ def test_a_facility_key_sees_only_its_schools(api: Api) -> None:
     assert {s["school"] for s in states} == {"yst-ostra"}
     municipalities = api.get("facility_yst", "/api/v1/municipalities").json()
     assert [m["id"] for m in municipalities] == ["ystad"]
-    assert api.get("facility_yst", "/api/v1/sensor-health", school="trb-vastervang").status_code == 403
+    assert (
+        api.get("facility_yst", "/api/v1/sensor-health", school="trb-vastervang").status_code == 403
+    )

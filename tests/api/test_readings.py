@@ -34,7 +34,10 @@ def test_pages_join_up_to_every_reading_exactly_once(api: Api) -> None:
 
 def test_readings_of_one_sensor_and_filters(api: Api) -> None:
     body = api.get("admin", SENSOR, start="2026-09-29T00:00:00Z", end="2026-09-29T01:00:00Z").json()
-    assert [r["time"] for r in body["readings"]][:2] == ["2026-09-29T00:00:00Z", "2026-09-29T00:05:00Z"]
+    assert [r["time"] for r in body["readings"]][:2] == [
+        "2026-09-29T00:00:00Z",
+        "2026-09-29T00:05:00Z",
+    ]
     assert len(body["readings"]) == 12 and body["next_cursor"] is None
     assert {r["kind"] for r in body["readings"]} == {"moisture"}
     inner = api.get("admin", ENTRANCE, **SPAN, zone="inner", limit=10).json()
@@ -112,5 +115,8 @@ def test_times_with_offsets_are_honoured(api: Api) -> None:
     local = api.get(
         "admin", SENSOR, start="2026-09-29T02:00:00+02:00", end="2026-09-29T02:10:00+02:00"
     ).json()
-    assert [r["time"] for r in local["readings"]] == ["2026-09-29T00:00:00Z", "2026-09-29T00:05:00Z"]
+    assert [r["time"] for r in local["readings"]] == [
+        "2026-09-29T00:00:00Z",
+        "2026-09-29T00:05:00Z",
+    ]
     assert datetime.fromisoformat(local["start"]) == datetime(2026, 9, 29, tzinfo=UTC)

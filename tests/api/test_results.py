@@ -10,9 +10,7 @@ from tests.api.pilot_data import PERIOD, WET_ENTRANCE
 def test_kpis_by_period_supplier_entrance_and_name(api: Api) -> None:
     every = api.get("procurement", "/api/v1/kpis", period=PERIOD).json()
     assert len(every) == 12 * 6
-    one = api.get(
-        "procurement", "/api/v1/kpis", entrance=WET_ENTRANCE, kpi="dry_time_share"
-    ).json()
+    one = api.get("procurement", "/api/v1/kpis", entrance=WET_ENTRANCE, kpi="dry_time_share").json()
     assert len(one) == 1
     kpi = one[0]
     assert kpi["supplier"] == "entre-ren" and kpi["installation"] == f"inst-{WET_ENTRANCE}"
@@ -36,7 +34,9 @@ def test_scorecards_list_and_one_in_full(api: Api) -> None:
     assert full["document"]["installation"] == f"inst-{WET_ENTRANCE}"
     assert full["document"]["registry_hash"]
     assert api.get("procurement", "/api/v1/scorecards/inst-nowhere/2026-10").status_code == 404
-    assert api.get("procurement", f"/api/v1/scorecards/inst-{WET_ENTRANCE}/2026-13").status_code == 422
+    assert (
+        api.get("procurement", f"/api/v1/scorecards/inst-{WET_ENTRANCE}/2026-13").status_code == 422
+    )
     by_school = api.get("procurement", "/api/v1/scorecards", school="yst-ostra").json()
     assert {c["school"] for c in by_school} == {"yst-ostra"} and len(by_school) == 2
 
@@ -45,7 +45,11 @@ def test_comparison(api: Api) -> None:
     listed = api.get("procurement", "/api/v1/comparisons").json()
     assert [(c["contract"], c["period"]) for c in listed] == [("skane-entrance-2026", PERIOD)]
     one = api.get("procurement", f"/api/v1/comparisons/skane-entrance-2026/{PERIOD}").json()
-    assert [r["supplier"] for r in one["document"]["ranking"]] == ["entre-ren", "torrgolv", "skrapzon"]
+    assert [r["supplier"] for r in one["document"]["ranking"]] == [
+        "entre-ren",
+        "torrgolv",
+        "skrapzon",
+    ]
     assert api.get("admin", "/api/v1/comparisons/skane-entrance-2026/2025-01").status_code == 404
 
 

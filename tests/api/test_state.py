@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from floorwatch.store import open_store
 from tests.api.conftest import Api
 from tests.api.pilot_data import DRY_ENTRANCE, WET_ENTRANCE, Reading
-from floorwatch.store import open_store
 
 
 def _ms(text: str) -> int:
