@@ -67,6 +67,16 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": text[s]} for s in statuses}
 
 
+def json_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The same, for routes whose success is not JSON (HTML, Prometheus text): their errors
+    are still JSON, which FastAPI would otherwise document under the route's media type."""
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    return {
+        status: {"description": answer["description"], "content": body}
+        for status, answer in error_responses(*statuses).items()
+    }
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn errors into answers."""
 
@@ -99,4 +109,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(_body(str(exc.detail)), status_code=exc.status_code)
+        # Keep the exception's headers: a 405 must list the allowed methods (Allow).
+        return JSONResponse(
+            _body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )

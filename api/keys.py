@@ -75,8 +75,6 @@ class KeyStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._cursor() as cur:
-            cur.executescript(SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -85,6 +83,7 @@ class KeyStore:
                 if self.path.parent != Path(""):
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
+                conn.executescript(SCHEMA)  # opened on first use: building the app touches no file
             except (sqlite3.Error, OSError) as exc:
                 raise StoreUnavailable(f"keys file {self.path}: {exc}") from exc
             self._local.conn = conn

@@ -14,7 +14,7 @@ from api.routes import PREFIX
 from api.schemas import SensorHealthOut
 
 router = APIRouter(
-    prefix=PREFIX, tags=["sensor health"], responses=error_responses(401, 403, 422, 503)
+    prefix=PREFIX, tags=["sensor health"], responses=error_responses(401, 403, 404, 422, 503)
 )
 
 

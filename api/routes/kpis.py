@@ -15,7 +15,7 @@ from api.points import number, records, text
 from api.routes import PREFIX
 from api.schemas import KpiOut
 
-router = APIRouter(prefix=PREFIX, tags=["kpis"], responses=error_responses(401, 403, 422, 503))
+router = APIRouter(prefix=PREFIX, tags=["kpis"], responses=error_responses(401, 403, 404, 422, 503))
 
 
 @router.get("/kpis", summary="KPI results")

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 
 from api.access import PROCUREMENT_ONLY
 from api.deps import Caller, Context
-from api.errors import error_responses
+from api.errors import error_responses, json_error_responses
 from api.params import PeriodPath
 from api.routes import PREFIX
 from api.schemas import ReportOut
@@ -48,7 +48,7 @@ def list_reports(access: Caller, context: Context) -> list[ReportOut]:
     response_class=FileResponse,
     responses={
         200: {"content": {"text/html": {}}, "description": "The self-contained HTML report"},
-        **error_responses(404),
+        **json_error_responses(401, 403, 404, 422),
     },
 )
 def get_report(period: PeriodPath, access: Caller, context: Context) -> FileResponse:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from api.access import OPERATIONS
 from api.context import ApiContext
 from api.deps import Caller, Context
-from api.errors import error_responses
+from api.errors import error_responses, json_error_responses
 from api.metrics import latest_per, render
 from api.schemas import CheckOut, CollectorOut, HealthOut
 from floorwatch.errors import FloorwatchError
@@ -103,7 +103,7 @@ def health(context: Context) -> JSONResponse:
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {}}, "description": "Prometheus text format 0.0.4"},
-        **error_responses(401, 403, 503),
+        **json_error_responses(401, 403, 503),
     },
 )
 def metrics(access: Caller, context: Context) -> PlainTextResponse:
