@@ -34,7 +34,7 @@ MAIN_FIELDS = ("score", "bonus_malus_sek", "payment_sek", "document", "time")
 def _summary(r: dict[str, Any]) -> dict[str, Any]:
     counts = {
         k: float(v)
-        for k, v in r.items()
+        for k, v in sorted(r.items())
         if k not in TAGS and k not in MAIN_FIELDS and number(r, k) is not None
     }
     return {

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from api.access import OPERATIONS
 from api.context import ApiContext
 from api.deps import Caller, Context
-from api.errors import error_responses, json_error_responses
+from api.errors import json_error_responses
 from api.metrics import latest_per, render
 from api.schemas import CheckOut, CollectorOut, HealthOut
 from floorwatch.errors import FloorwatchError

@@ -16,7 +16,9 @@ from api.points import number, records, text
 from api.routes import PREFIX
 from api.schemas import TrendOut
 
-router = APIRouter(prefix=PREFIX, tags=["trends"], responses=error_responses(401, 403, 404, 422, 503))
+router = APIRouter(
+    prefix=PREFIX, tags=["trends"], responses=error_responses(401, 403, 404, 422, 503)
+)
 
 Metric = Literal["grit_load", "wet_minutes", "cleaning_interventions", "slip_exposure"]
 

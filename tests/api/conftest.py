@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -36,7 +38,7 @@ class Api:
     filled: Filled
     tokens: dict[str, str]
 
-    def get(self, key: str | None, path: str, **params: object):  # type: ignore[no-untyped-def]
+    def get(self, key: str | None, path: str, **params: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[key]}"} if key else {}
         return self.client.get(path, headers=headers, params=params)
 
