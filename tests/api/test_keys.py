@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
+from api.cli import keys_app, serve
 from api.keys import KeyStore, Role
 from floorwatch.errors import InvalidRequest
 
@@ -67,20 +70,25 @@ def _floorwatch(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_creates_lists_and_revokes_keys(tmp_path: Path) -> None:
+    # Through the real `floorwatch` command (entry point, error mapping): create and a refusal.
     created = _floorwatch(tmp_path, "keys", "create", "--role", "facility", "--school", "yst-ostra")
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
     assert token.startswith("fwk_") and "only time the key is shown" in created.stderr
+    bad = _floorwatch(tmp_path, "keys", "create", "--role", "supplier", "--supplier", "nobody")
+    assert bad.returncode != 0 and bad.stderr.strip() == "error: unknown supplier 'nobody'"
     keys = KeyStore(tmp_path / "keys.db")
     found = keys.verify(token)
     assert found is not None and found.schools == frozenset({"yst-ostra"})
-    listed = _floorwatch(tmp_path, "keys", "list")
-    assert found.key_id in listed.stdout and token not in listed.stdout
-    assert _floorwatch(tmp_path, "keys", "revoke", found.key_id).returncode == 0
     keys.close()
+    # In process (faster): list, revoke, help texts.
+    runner = CliRunner()
+    env = {"FLOORWATCH_KEYS_FILE": str(tmp_path / "keys.db")}
+    listed = runner.invoke(keys_app, ["list"], env=env)
+    assert found.key_id in listed.output and token not in listed.output
+    assert runner.invoke(keys_app, ["revoke", found.key_id], env=env).exit_code == 0
     assert KeyStore(tmp_path / "keys.db").verify(token) is None
-    bad = _floorwatch(tmp_path, "keys", "create", "--role", "supplier", "--supplier", "nobody")
-    assert bad.returncode != 0 and bad.stderr.strip() == "error: unknown supplier 'nobody'"
-    helps = _floorwatch(tmp_path, "keys", "create", "--help").stdout
-    assert "Example: floorwatch keys create" in helps
-    assert "Example: floorwatch serve" in _floorwatch(tmp_path, "serve", "--help").stdout
+    assert "Example: floorwatch keys create" in runner.invoke(keys_app, ["create", "--help"]).output
+    serve_app = typer.Typer()
+    serve_app.command()(serve)
+    assert "Example: floorwatch serve" in runner.invoke(serve_app, ["--help"]).output

@@ -64,7 +64,7 @@ def test_admin_key_gets_no_500_and_only_documented_answers(
 
 
 @schema.parametrize()
-@settings(FUZZ, max_examples=5)
+@settings(FUZZ, max_examples=3)
 def test_supplier_key_gets_no_500_and_only_documented_answers(
     case: schemathesis.Case, api: Api
 ) -> None:
