@@ -111,11 +111,12 @@ def render(requests: RequestCounter, ingest: pd.DataFrame, ingest_quarantine: pd
     )
 
     latest = latest_per(ingest, ["collector"])
+    # The collector reports totals since it started (they reset when it restarts): counters.
     for field in INGEST_FIELDS:
         family(
-            f"floorwatch_collector_{field}",
-            "gauge",
-            f"Collector counter '{field}' as last reported to the store.",
+            f"floorwatch_collector_{field}_total",
+            "counter",
+            f"Collector total '{field}' since it started, as last reported to the store.",
             (
                 (f'{{collector="{_label(str(row["collector"]))}"}}', float(row[field]))
                 for _, row in latest.iterrows()
@@ -147,9 +148,9 @@ def render(requests: RequestCounter, ingest: pd.DataFrame, ingest_quarantine: pd
     )
     rejects = latest_per(ingest_quarantine, ["collector", "reason"])
     family(
-        "floorwatch_collector_quarantined_by_reason",
-        "gauge",
-        "Quarantined input per reason, as last reported by each collector.",
+        "floorwatch_collector_quarantined_by_reason_total",
+        "counter",
+        "Quarantined input per reason since the collector started, as last reported.",
         (
             (
                 f'{{collector="{_label(str(row["collector"]))}",'

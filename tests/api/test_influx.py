@@ -84,4 +84,4 @@ def test_the_api_over_influxdb(influx_api: Api, api: Api) -> None:
     quarantine = influx_api.get("technician", "/api/v1/quarantine").json()
     assert [q["reason"] for q in quarantine] == ["malformed_json", "out_of_range", "unknown_sensor"]
     metrics = influx_api.get("admin", "/metrics").text
-    assert 'floorwatch_collector_stored{collector="floorwatch-collector"} 1190.0' in metrics
+    assert 'floorwatch_collector_stored_total{collector="floorwatch-collector"} 1190.0' in metrics

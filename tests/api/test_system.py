@@ -67,10 +67,10 @@ def test_metrics_in_prometheus_text_format(api: Api) -> None:
         )
         for line in lines
     )
-    assert 'floorwatch_collector_received{collector="floorwatch-collector"} 1200.0' in lines
+    assert 'floorwatch_collector_received_total{collector="floorwatch-collector"} 1200.0' in lines
     assert 'floorwatch_collector_lag_seconds{collector="floorwatch-collector"} 1.5' in lines
     assert (
-        'floorwatch_collector_quarantined_by_reason{collector="floorwatch-collector",'
+        'floorwatch_collector_quarantined_by_reason_total{collector="floorwatch-collector",'
         'reason="out_of_range"} 4.0'
     ) in lines
     for line in lines:  # every sample line is `name{labels} number`
