@@ -147,13 +147,14 @@ class KeyStore:
     def verify(self, token: str) -> ApiKey | None:
         """The key a bearer token stands for, or None if it is unknown, wrong or revoked."""
         now = time.monotonic()
-        cached = self._cache.get(token)
+        slot = hashlib.sha256(token.encode()).hexdigest()  # no plaintext keys kept in memory
+        cached = self._cache.get(slot)
         if cached is not None and now - cached[0] < self._cache_s:
             return cached[1]
         key = self._verify(token)
         if len(self._cache) > 10_000:  # bound memory against floods of random tokens
             self._cache.clear()
-        self._cache[token] = (now, key)
+        self._cache[slot] = (now, key)
         return key
 
     def _verify(self, token: str) -> ApiKey | None:
