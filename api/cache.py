@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
 T = TypeVar("T")
 
 
@@ -36,6 +38,21 @@ class TtlCache(Generic[T]):
                     del self._items[oldest]
                 self._items[key] = (now, value)
         return value
+
+    def peek(self, key: Hashable) -> T | None:
+        """The cached value if it is still fresh, else None (nothing is computed)."""
+        hit = self._items.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        return None
+
+    async def aget(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`get` for async routes: a fresh value straight from memory; a miss computes (store
+        I/O) in a worker thread so the event loop never blocks."""
+        fresh = self.peek(key)
+        if fresh is not None:
+            return fresh
+        return await run_in_threadpool(self.get, key, compute)
 
     def clear(self) -> None:
         with self._lock:

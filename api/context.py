@@ -48,11 +48,14 @@ class ApiContext:
                     )
         return self._store
 
-    def points(self, measurement: str, **tags: str | None) -> pd.DataFrame:
-        """Stored results of a measurement with the given tag values (None = any), cached."""
+    async def apoints(self, measurement: str, **tags: str | None) -> pd.DataFrame:
+        """Stored results of a measurement with the given tag values (None = any), cached; a
+        cache hit never leaves the event loop."""
         given = {k: v for k, v in tags.items() if v is not None}
         key = (measurement, tuple(sorted(given.items())))
-        return self.points_cache.get(key, lambda: self.store.read_points(measurement, tags=given))
+        return await self.points_cache.aget(
+            key, lambda: self.store.read_points(measurement, tags=given)
+        )
 
     def close(self) -> None:
         if self._store is not None and self._owns_store:

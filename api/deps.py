@@ -1,4 +1,8 @@
-"""Request dependencies, as `Annotated` aliases the routes declare as parameter types."""
+"""Request dependencies, as `Annotated` aliases the routes declare as parameter types.
+
+They are `async` although they do not await: FastAPI runs plain `def` dependencies in a worker
+thread, and a thread hop per dependency costs more than the work itself (the key check is an
+in-memory cache hit, or one indexed SQLite row on a miss)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ bearer = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     context: ApiContext = request.app.state.context
     return context
 
@@ -27,7 +31,7 @@ def get_context(request: Request) -> ApiContext:
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_access(
+async def get_access(
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Access:
@@ -49,7 +53,7 @@ def get_store(context: Context) -> Store:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def get_registry(context: Context) -> Registry:
+async def get_registry(context: Context) -> Registry:
     return context.registry
 
 

@@ -19,13 +19,13 @@ router = APIRouter(
 
 
 @router.get("/comparisons", summary="Supplier comparisons")
-def list_comparisons(
+async def list_comparisons(
     access: Caller, context: Context, contract: ContractQuery = None, period: PeriodQuery = None
 ) -> list[ComparisonOut]:
     """Every supplier's results side by side: for procurement (and admin) only, since it shows
     all suppliers."""
     access.require(PROCUREMENT_ONLY)
-    frame = context.points("comparison", contract=contract, period=period)
+    frame = await context.apoints("comparison", contract=contract, period=period)
     return [
         ComparisonOut(contract=text(r, "contract"), period=text(r, "period"), document=document(r))
         for r in records(frame)
@@ -33,11 +33,11 @@ def list_comparisons(
 
 
 @router.get("/comparisons/{contract_id}/{period}", summary="One supplier comparison")
-def get_comparison(
+async def get_comparison(
     contract_id: ContractId, period: PeriodPath, access: Caller, context: Context
 ) -> ComparisonOut:
     access.require(PROCUREMENT_ONLY)
-    found = records(context.points("comparison", contract=contract_id, period=period))
+    found = records(await context.apoints("comparison", contract=contract_id, period=period))
     if not found:
         raise NotFound(f"no comparison for {contract_id!r} in {period}")
     r = found[-1]

@@ -19,7 +19,7 @@ router = APIRouter(
 
 
 @router.get("/sensor-health", summary="Sensor health")
-def sensor_health(
+async def sensor_health(
     access: Caller,
     context: Context,
     period: PeriodQuery = None,
@@ -33,7 +33,7 @@ def sensor_health(
         access.school(school)
     if entrance is not None:
         access.entrance(entrance)
-    frame = context.points("sensor_health", period=period, school=school, entrance=entrance)
+    frame = await context.apoints("sensor_health", period=period, school=school, entrance=entrance)
     frame = access.filter_points(frame, by_supplier=False)
     if status is not None and not frame.empty:  # a field, not a tag: filtered here
         frame = frame[frame["status"] == status] if "status" in frame.columns else frame.iloc[0:0]

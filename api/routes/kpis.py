@@ -19,7 +19,7 @@ router = APIRouter(prefix=PREFIX, tags=["kpis"], responses=error_responses(401, 
 
 
 @router.get("/kpis", summary="KPI results")
-def list_kpis(
+async def list_kpis(
     access: Caller,
     context: Context,
     period: PeriodQuery = None,
@@ -39,7 +39,7 @@ def list_kpis(
         access.entrance(entrance)
     if school is not None:
         access.school(school)
-    frame = context.points(
+    frame = await context.apoints(
         "kpi",
         period=period,
         supplier=supplier,

@@ -47,7 +47,7 @@ def _summary(r: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/scorecards", summary="Scorecards")
-def list_scorecards(
+async def list_scorecards(
     access: Caller,
     context: Context,
     period: PeriodQuery = None,
@@ -63,7 +63,7 @@ def list_scorecards(
         access.entrance(entrance)
     if school is not None:
         access.school(school)
-    frame = context.points(
+    frame = await context.apoints(
         "scorecard",
         period=period,
         supplier=supplier,
@@ -76,7 +76,7 @@ def list_scorecards(
 
 
 @router.get("/scorecards/{installation_id}/{period}", summary="One scorecard in full")
-def get_scorecard(
+async def get_scorecard(
     installation_id: InstallationId, period: PeriodPath, access: Caller, context: Context
 ) -> Scorecard:
     """The full scorecard document of an installation for a month: every KPI raw and adjusted
@@ -84,7 +84,7 @@ def get_scorecard(
     access.require(COMMERCIAL)
     if access.restricted and installation_id not in {i.id for i in access.installations}:
         raise AccessDenied("")
-    frame = context.points("scorecard", installation=installation_id, period=period)
+    frame = await context.apoints("scorecard", installation=installation_id, period=period)
     frame = access.filter_points(frame, by_supplier=True)
     found = records(frame)
     if not found:

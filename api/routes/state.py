@@ -21,28 +21,31 @@ router = APIRouter(
 )
 
 
-def _state(context: ApiContext, access: Access, entrance_id: str) -> EntranceState:
+async def _state(context: ApiContext, access: Access, entrance_id: str) -> EntranceState:
     entrance, school = access.entrance(entrance_id)
     now = datetime.now(UTC)
     windows = access.reading_windows(entrance_id)
     now_ms = int(now.timestamp() * 1000)
     if windows is not None and not any(a <= now_ms < b for a, b in windows):
         raise AccessDenied("")  # a supplier sees the live state only while installed there
-    return context.state_cache.get(
+    state: EntranceState = await context.state_cache.aget(
         ("state", entrance_id),
         lambda: entrance_state(context.store, context.registry, entrance, school, now),
     )
+    return state
 
 
 @router.get("/entrances/{entrance_id}/state", summary="Current state of an entrance")
-def get_state(entrance_id: EntranceId, access: Caller, context: Context) -> EntranceState:
+async def get_state(entrance_id: EntranceId, access: Caller, context: Context) -> EntranceState:
     """Latest values per zone and whether the floor is wet now (inner zone moisture above the
     contract's wet threshold) and since when. Cached for a few seconds."""
-    return _state(context, access, entrance_id)
+    return await _state(context, access, entrance_id)
 
 
 @router.get("/state", summary="Current state of every entrance")
-def list_state(access: Caller, context: Context, school: SchoolQuery = None) -> list[EntranceState]:
+async def list_state(
+    access: Caller, context: Context, school: SchoolQuery = None
+) -> list[EntranceState]:
     """The current state of every entrance this key may see (optionally of one school)."""
     if school is not None:
         access.school(school)
@@ -56,5 +59,5 @@ def list_state(access: Caller, context: Context, school: SchoolQuery = None) -> 
         windows = access.reading_windows(entrance_id)
         if windows is not None and not any(a <= now_ms < b for a, b in windows):
             continue
-        states.append(_state(context, access, entrance_id))
+        states.append(await _state(context, access, entrance_id))
     return states

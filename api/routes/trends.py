@@ -24,7 +24,7 @@ Metric = Literal["grit_load", "wet_minutes", "cleaning_interventions", "slip_exp
 
 
 @router.get("/trends", summary="Weekly trends")
-def list_trends(
+async def list_trends(
     access: Caller,
     context: Context,
     entrance: EntranceQuery = None,
@@ -37,7 +37,7 @@ def list_trends(
         access.entrance(entrance)
     if school is not None:
         access.school(school)
-    frame = context.points("trend", entrance=entrance, school=school, metric=metric)
+    frame = await context.apoints("trend", entrance=entrance, school=school, metric=metric)
     frame = access.filter_points(frame, by_supplier=False)
     return [
         TrendOut(
