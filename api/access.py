@@ -15,9 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import pandas as pd
 
 from api.keys import ApiKey, Role
 from floorwatch.errors import AccessDenied, NotFound
@@ -160,27 +159,22 @@ class Access:
         return any(w_start < end and start < w_end for w_start, w_end in windows)
 
     # --- filtering stored results --------------------------------------------------------------
-    def filter_points(self, frame: pd.DataFrame, by_supplier: bool) -> pd.DataFrame:
-        """Rows of a Points frame this key may see: a facility key its schools' rows (by the
-        `school` tag); a supplier key its own rows (`supplier` tag) or, for results without a
-        supplier, rows of its entrances during its installation periods."""
-        if frame.empty or not self.restricted:
-            return frame
+    def filter_results(self, rows: list[dict[str, Any]], by_supplier: bool) -> list[dict[str, Any]]:
+        """Stored results (records of Points) this key may see: a facility key its schools'
+        rows (by the `school` tag); a supplier key its own rows (`supplier` tag) or, for results
+        without a supplier, rows of its entrances during its installation periods."""
+        if not self.restricted:
+            return rows
         if self.key.role is Role.FACILITY:
-            if "school" not in frame.columns:
-                return frame.iloc[0:0]
-            return frame[frame["school"].isin(self.school_ids or ())]
+            schools = self.school_ids or frozenset()
+            return [r for r in rows if r.get("school") in schools]
         if by_supplier:
-            if "supplier" not in frame.columns:
-                return frame.iloc[0:0]
-            return frame[frame["supplier"] == self.key.supplier]
-        if "entrance" not in frame.columns or "period" not in frame.columns:
-            return frame.iloc[0:0]
-        keep = [
-            isinstance(e, str)
-            and isinstance(p, str)
-            and self.may_see_entrance(e)
-            and self.may_see_period(e, p)
-            for e, p in zip(frame["entrance"], frame["period"], strict=True)
+            return [r for r in rows if r.get("supplier") == self.key.supplier]
+        return [
+            r
+            for r in rows
+            if isinstance(r.get("entrance"), str)
+            and isinstance(r.get("period"), str)
+            and self.may_see_entrance(r["entrance"])
+            and self.may_see_period(r["entrance"], r["period"])
         ]
-        return frame[keep]

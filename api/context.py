@@ -14,6 +14,7 @@ import pandas as pd
 from api.cache import TtlCache
 from api.keys import KeyStore
 from api.metrics import RequestCounter
+from api.points import records
 from floorwatch.registry import Registry
 from floorwatch.settings import Settings
 from floorwatch.store import Store, open_store
@@ -33,7 +34,8 @@ class ApiContext:
         self._store = store
         self._owns_store = store is None
         self._lock = threading.Lock()
-        self.points_cache: TtlCache[pd.DataFrame] = TtlCache(settings.api_cache_s)
+        self.points_cache: TtlCache[list[dict[str, Any]]] = TtlCache(settings.api_cache_s)
+        self.recent_cache: TtlCache[pd.DataFrame] = TtlCache(settings.api_cache_s, max_items=8)
         self.state_cache: TtlCache[Any] = TtlCache(settings.api_cache_s)
         self.health_cache: TtlCache[Any] = TtlCache(min(settings.api_cache_s, 2.0), max_items=4)
         self.requests = RequestCounter()
@@ -48,13 +50,14 @@ class ApiContext:
                     )
         return self._store
 
-    async def apoints(self, measurement: str, **tags: str | None) -> pd.DataFrame:
-        """Stored results of a measurement with the given tag values (None = any), cached; a
-        cache hit never leaves the event loop."""
+    async def apoints(self, measurement: str, **tags: str | None) -> list[dict[str, Any]]:
+        """Stored results of a measurement with the given tag values (None = any), as records
+        (tags and fields; `time` a UTC datetime), cached; a cache hit never leaves the event
+        loop and costs no pandas work."""
         given = {k: v for k, v in tags.items() if v is not None}
         key = (measurement, tuple(sorted(given.items())))
         return await self.points_cache.aget(
-            key, lambda: self.store.read_points(measurement, tags=given)
+            key, lambda: records(self.store.read_points(measurement, tags=given))
         )
 
     def close(self) -> None:

@@ -13,8 +13,10 @@ from floorwatch.errors import StoreRejected
 
 def clean(value: Any) -> Any:
     """NaN (a field a point does not have) and numpy scalars to JSON-ready values."""
-    if value is None or isinstance(value, pd.Timestamp):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

@@ -8,7 +8,7 @@ from api.access import PROCUREMENT_ONLY
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import ContractId, ContractQuery, PeriodPath, PeriodQuery
-from api.points import document, records, text
+from api.points import document, text
 from api.routes import PREFIX
 from api.schemas import ComparisonOut
 from floorwatch.errors import NotFound
@@ -25,10 +25,10 @@ async def list_comparisons(
     """Every supplier's results side by side: for procurement (and admin) only, since it shows
     all suppliers."""
     access.require(PROCUREMENT_ONLY)
-    frame = await context.apoints("comparison", contract=contract, period=period)
+    rows = await context.apoints("comparison", contract=contract, period=period)
     return [
         ComparisonOut(contract=text(r, "contract"), period=text(r, "period"), document=document(r))
-        for r in records(frame)
+        for r in rows
     ]
 
 
@@ -37,7 +37,7 @@ async def get_comparison(
     contract_id: ContractId, period: PeriodPath, access: Caller, context: Context
 ) -> ComparisonOut:
     access.require(PROCUREMENT_ONLY)
-    found = records(await context.apoints("comparison", contract=contract_id, period=period))
+    found = await context.apoints("comparison", contract=contract_id, period=period)
     if not found:
         raise NotFound(f"no comparison for {contract_id!r} in {period}")
     r = found[-1]

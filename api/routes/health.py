@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import EntranceQuery, PeriodQuery, SchoolQuery
-from api.points import number, records, text
+from api.points import number, text
 from api.routes import PREFIX
 from api.schemas import SensorHealthOut
 
@@ -33,10 +33,10 @@ async def sensor_health(
         access.school(school)
     if entrance is not None:
         access.entrance(entrance)
-    frame = await context.apoints("sensor_health", period=period, school=school, entrance=entrance)
-    frame = access.filter_points(frame, by_supplier=False)
-    if status is not None and not frame.empty:  # a field, not a tag: filtered here
-        frame = frame[frame["status"] == status] if "status" in frame.columns else frame.iloc[0:0]
+    rows = await context.apoints("sensor_health", period=period, school=school, entrance=entrance)
+    rows = access.filter_results(rows, by_supplier=False)
+    if status is not None:  # a field, not a tag: filtered here
+        rows = [r for r in rows if r.get("status") == status]
     return [
         SensorHealthOut(
             sensor_id=text(r, "sensor_id"),
@@ -50,5 +50,5 @@ async def sensor_health(
             status=text(r, "status"),
             reasons=text(r, "reasons"),
         )
-        for r in records(frame)
+        for r in rows
     ]

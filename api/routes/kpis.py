@@ -11,7 +11,7 @@ from api.access import COMMERCIAL
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import ContractQuery, EntranceQuery, PeriodQuery, SchoolQuery, SupplierQuery
-from api.points import number, records, text
+from api.points import number, text
 from api.routes import PREFIX
 from api.schemas import KpiOut
 
@@ -39,7 +39,7 @@ async def list_kpis(
         access.entrance(entrance)
     if school is not None:
         access.school(school)
-    frame = await context.apoints(
+    rows = await context.apoints(
         "kpi",
         period=period,
         supplier=supplier,
@@ -48,7 +48,7 @@ async def list_kpis(
         contract=contract,
         kpi=kpi,
     )
-    frame = access.filter_points(frame, by_supplier=True)
+    rows = access.filter_results(rows, by_supplier=True)
     return [
         KpiOut(
             contract=text(r, "contract"),
@@ -70,5 +70,5 @@ async def list_kpis(
             availability=number(r, "availability"),
             status=text(r, "status"),
         )
-        for r in records(frame)
+        for r in rows
     ]

@@ -18,7 +18,7 @@ from api.params import (
     SchoolQuery,
     SupplierQuery,
 )
-from api.points import document, number, records, text
+from api.points import document, number, text
 from api.routes import PREFIX
 from api.schemas import Scorecard, ScorecardSummary
 from floorwatch.errors import AccessDenied, NotFound
@@ -63,7 +63,7 @@ async def list_scorecards(
         access.entrance(entrance)
     if school is not None:
         access.school(school)
-    frame = await context.apoints(
+    rows = await context.apoints(
         "scorecard",
         period=period,
         supplier=supplier,
@@ -71,8 +71,8 @@ async def list_scorecards(
         school=school,
         contract=contract,
     )
-    frame = access.filter_points(frame, by_supplier=True)
-    return [ScorecardSummary(**_summary(r)) for r in records(frame)]
+    rows = access.filter_results(rows, by_supplier=True)
+    return [ScorecardSummary(**_summary(r)) for r in rows]
 
 
 @router.get("/scorecards/{installation_id}/{period}", summary="One scorecard in full")
@@ -84,9 +84,9 @@ async def get_scorecard(
     access.require(COMMERCIAL)
     if access.restricted and installation_id not in {i.id for i in access.installations}:
         raise AccessDenied("")
-    frame = await context.apoints("scorecard", installation=installation_id, period=period)
-    frame = access.filter_points(frame, by_supplier=True)
-    found = records(frame)
+    rows = await context.apoints("scorecard", installation=installation_id, period=period)
+    rows = access.filter_results(rows, by_supplier=True)
+    found = rows
     if not found:
         raise NotFound(f"no scorecard for {installation_id!r} in {period}")
     record = found[-1]

@@ -38,7 +38,7 @@ def _broker(target: MqttTarget) -> CheckOut:
 
 def _recent_points(context: ApiContext, measurement: str) -> pd.DataFrame:
     since = datetime.now(UTC) - RECENT
-    return context.points_cache.get(
+    return context.recent_cache.get(
         ("recent", measurement),
         lambda: context.store.read_points(measurement, start=since),
     )

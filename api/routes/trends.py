@@ -3,7 +3,6 @@ interventions, slip exposure."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -12,7 +11,7 @@ from api.access import TRENDS
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import EntranceQuery, SchoolQuery
-from api.points import number, records, text
+from api.points import number, text
 from api.routes import PREFIX
 from api.schemas import TrendOut
 
@@ -37,18 +36,16 @@ async def list_trends(
         access.entrance(entrance)
     if school is not None:
         access.school(school)
-    frame = await context.apoints("trend", entrance=entrance, school=school, metric=metric)
-    frame = access.filter_points(frame, by_supplier=False)
+    rows = await context.apoints("trend", entrance=entrance, school=school, metric=metric)
+    rows = access.filter_results(rows, by_supplier=False)
     return [
         TrendOut(
             entrance=text(r, "entrance"),
             school=text(r, "school"),
             municipality=text(r, "municipality"),
             metric=text(r, "metric"),
-            week_start=r["time"].to_pydatetime()
-            if hasattr(r["time"], "to_pydatetime")
-            else datetime.fromtimestamp(0, tz=UTC),
+            week_start=r["time"],
             value=number(r, "value"),
         )
-        for r in records(frame)
+        for r in rows
     ]
