@@ -44,6 +44,7 @@ def test_health_says_down_when_the_store_is_unreachable(tmp_path: Path, registry
         health = client.get("/health")
         assert health.status_code == 503
         assert health.json()["status"] == "down" and health.json()["store"]["ok"] is False
+        assert "127.0.0.1" not in health.text  # no key needed: no internal addresses either
         # Data endpoints answer 503 with a clear message, not 500.
         response = client.get(
             "/api/v1/entrances/yst-ostra-main/state",
