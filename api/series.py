@@ -204,5 +204,10 @@ def bucketed_page(
         for bucket, sensor, kind, mean, total, n in stats.itertuples(index=False):
             value = total if kind in SUMMED_KINDS else mean
             rows.append((int(bucket), str(sensor), str(kind), float(value), int(n)))
-    rows = rows[:limit]
+    if len(rows) > limit:  # more series than expected: end the page at a bucket boundary
+        cut = rows[limit][0]
+        whole = [r for r in rows if r[0] < cut]
+        if whole:
+            return Page(whole, Cursor(cut).encode())
+        raise InvalidRequest(f"limit: one bucket holds {len(rows)} rows; raise limit")
     return Page(rows, Cursor(upto).encode() if upto < end_ms else None)

@@ -120,3 +120,10 @@ def test_times_with_offsets_are_honoured(api: Api) -> None:
         "2026-09-29T00:05:00Z",
     ]
     assert datetime.fromisoformat(local["start"]) == datetime(2026, 9, 29, tzinfo=UTC)
+
+
+def test_a_downsampled_page_too_small_for_one_bucket_is_refused(api: Api) -> None:
+    response = api.get("admin", ENTRANCE, **SPAN, every="1h", limit=2)
+    assert response.status_code == 422 and "raise limit" in response.json()["detail"]
+    one_sensor = api.get("admin", SENSOR, **SPAN, every="1h", limit=2).json()
+    assert len(one_sensor["readings"]) == 2 and one_sensor["next_cursor"]
