@@ -126,4 +126,4 @@ def test_a_downsampled_page_too_small_for_one_bucket_is_refused(api: Api) -> Non
     response = api.get("admin", ENTRANCE, **SPAN, every="1h", limit=2)
     assert response.status_code == 422 and "raise limit" in response.json()["detail"]
     one_sensor = api.get("admin", SENSOR, **SPAN, every="1h", limit=2).json()
-    assert len(one_sensor["readings"]) == 2 and one_sensor["next_cursor"]
+    assert 1 <= len(one_sensor["readings"]) <= 2 and one_sensor["next_cursor"]
