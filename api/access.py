@@ -31,6 +31,7 @@ EVERYONE = frozenset(Role)
 COMMERCIAL = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.FACILITY, Role.SUPPLIER})
 PROCUREMENT_ONLY = frozenset({Role.ADMIN, Role.PROCUREMENT})
 OPERATIONS = frozenset({Role.ADMIN, Role.TECHNICIAN})
+RESTRICTED_VIEW = frozenset({Role.FACILITY, Role.SUPPLIER})
 TRENDS = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.FACILITY, Role.TECHNICIAN})
 
 

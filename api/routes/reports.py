@@ -1,7 +1,7 @@
 """The monthly HTML report analytics writes to `<reports_dir>/report-<period>.html`.
 
-It compares every supplier, so it is for procurement and admin keys only: a supplier key is
-refused (its own results are in its scorecards), and so is a facility key.
+It compares every supplier, so it is for procurement and admin keys only. A supplier or facility
+key gets a view built from the stored results it may see (`api.report_view`) instead.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.access import PROCUREMENT_ONLY
+from api import report_view
+from api.access import PROCUREMENT_ONLY, RESTRICTED_VIEW
 from api.deps import Caller, Context
 from api.errors import error_responses, json_error_responses
 from api.params import PeriodPath
@@ -45,15 +46,24 @@ def list_reports(access: Caller, context: Context) -> list[ReportOut]:
 @router.get(
     "/reports/{period}",
     summary="The HTML report of a month",
-    response_class=FileResponse,
+    response_class=HTMLResponse,
     responses={
-        200: {"content": {"text/html": {}}, "description": "The self-contained HTML report"},
-        **json_error_responses(401, 403, 404, 422),
+        200: {"content": {"text/html": {}}, "description": "A self-contained HTML report"},
+        **json_error_responses(401, 403, 404, 422, 503),
     },
 )
-def get_report(period: PeriodPath, access: Caller, context: Context) -> FileResponse:
-    access.require(PROCUREMENT_ONLY)
-    path = context.settings.reports_dir / f"report-{period}.html"
-    if not path.is_file():
-        raise NotFound(f"no report for {period}")
-    return FileResponse(path, media_type="text/html; charset=utf-8")
+async def get_report(period: PeriodPath, access: Caller, context: Context) -> Response:
+    """The full report (admin, procurement). A supplier or facility key gets a view of its own
+    scorecards and KPI results for the month instead, never the full report."""
+    if access.role in PROCUREMENT_ONLY:
+        path = context.settings.reports_dir / f"report-{period}.html"
+        if not path.is_file():
+            raise NotFound(f"no report for {period}")
+        return FileResponse(path, media_type="text/html; charset=utf-8")
+    access.require(RESTRICTED_VIEW)
+    cards = access.filter_results(await context.apoints("scorecard", period=period), True)
+    kpis = access.filter_results(await context.apoints("kpi", period=period), True)
+    if not cards:
+        raise NotFound(f"no results of yours for {period}")
+    who = access.key.supplier or ", ".join(sorted(access.key.schools))
+    return HTMLResponse(report_view.render(period, who, cards, kpis))

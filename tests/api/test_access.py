@@ -39,7 +39,7 @@ MATRIX: list[tuple[str, dict[str, str], set[str]]] = [
     (f"/api/v1/comparisons/skane-entrance-2026/{PERIOD}", {}, PROCUREMENT),
     ("/api/v1/trends", {}, TRENDS),
     ("/api/v1/reports", {}, PROCUREMENT),
-    (f"/api/v1/reports/{PERIOD}", {}, PROCUREMENT),
+    (f"/api/v1/reports/{PERIOD}", {}, ALL - {"technician"}),  # restricted keys: own view
     ("/api/v1/quarantine", {}, OPERATIONS),
     ("/metrics", {}, OPERATIONS),
     # The wet entrance is entre-ren's, at Västervången (facility_trb).
@@ -158,12 +158,24 @@ def test_a_supplier_reads_readings_only_during_its_installation(api: Api) -> Non
     assert refused.status_code == 403
 
 
-def test_a_supplier_is_refused_the_full_report_and_the_comparison(api: Api) -> None:
-    for key in ("supplier_entre", "supplier_torr"):
+def test_a_supplier_gets_only_its_own_report_view_and_no_comparison(api: Api) -> None:
+    full = api.get("procurement", f"/api/v1/reports/{PERIOD}").text
+    assert "torrgolv" in full and "entre-ren" in full
+    for key, own, others in (
+        ("supplier_entre", "entre-ren", ("torrgolv", "skrapzon", "TorrGolv", "Skrapzon")),
+        ("supplier_torr", "torrgolv", ("entre-ren", "skrapzon", "Entré", "Skrapzon")),
+    ):
         report = api.get(key, f"/api/v1/reports/{PERIOD}")
-        assert report.status_code == 403
-        assert "torrgolv" not in report.text and "entre-ren" not in report.text
+        assert report.status_code == 200
+        assert report.headers["content-type"].startswith("text/html")
+        assert report.text != full and own in report.text
+        for name in others:
+            assert name not in report.text, (key, name)
+        installations = {i["id"] for i in api.get(key, "/api/v1/installations").json()}
+        assert all(i in report.text for i in installations)
+        assert api.get(key, "/api/v1/reports/2025-01").status_code == 404
         assert api.get(key, "/api/v1/comparisons").status_code == 403
+        assert api.get(key, "/api/v1/reports").status_code == 403
 
 
 def test_a_facility_key_sees_only_its_schools(api: Api) -> None:
@@ -177,6 +189,9 @@ def test_a_facility_key_sees_only_its_schools(api: Api) -> None:
         assert rows and {r["school"] for r in rows} == {"yst-ostra"}, path
     states = api.get("facility_yst", "/api/v1/state").json()
     assert {s["school"] for s in states} == {"yst-ostra"}
+    report = api.get("facility_yst", f"/api/v1/reports/{PERIOD}").text
+    assert "inst-yst-ostra-main" in report and "inst-yst-ostra-yard" in report
+    assert "trb-" not in report and "sku-" not in report
     municipalities = api.get("facility_yst", "/api/v1/municipalities").json()
     assert [m["id"] for m in municipalities] == ["ystad"]
     assert (
