@@ -15,6 +15,7 @@ from api.cache import TtlCache
 from api.keys import KeyStore
 from api.metrics import RequestCounter
 from api.points import records
+from api.schemas import EntranceState
 from floorwatch.registry import Registry
 from floorwatch.settings import Settings
 from floorwatch.store import Store, open_store
@@ -36,7 +37,7 @@ class ApiContext:
         self._lock = threading.Lock()
         self.points_cache: TtlCache[list[dict[str, Any]]] = TtlCache(settings.api_cache_s)
         self.recent_cache: TtlCache[pd.DataFrame] = TtlCache(settings.api_cache_s, max_items=8)
-        self.state_cache: TtlCache[Any] = TtlCache(settings.api_cache_s)
+        self.state_cache: TtlCache[EntranceState] = TtlCache(settings.api_cache_s)
         self.health_cache: TtlCache[Any] = TtlCache(min(settings.api_cache_s, 2.0), max_items=4)
         self.requests = RequestCounter()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
@@ -28,11 +29,10 @@ async def _state(context: ApiContext, access: Access, entrance_id: str) -> Entra
     now_ms = int(now.timestamp() * 1000)
     if windows is not None and not any(a <= now_ms < b for a, b in windows):
         raise AccessDenied("")  # a supplier sees the live state only while installed there
-    state: EntranceState = await context.state_cache.aget(
+    return await context.state_cache.aget(
         ("state", entrance_id),
         lambda: entrance_state(context.store, context.registry, entrance, school, now),
     )
-    return state
 
 
 @router.get("/entrances/{entrance_id}/state", summary="Current state of an entrance")
@@ -50,7 +50,7 @@ async def list_state(
     if school is not None:
         access.school(school)
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    states = []
+    wanted = []
     for entrance_id, (_, entrance_school) in access.registry.entrances.items():
         if not access.may_see_entrance(entrance_id):
             continue
@@ -59,5 +59,6 @@ async def list_state(
         windows = access.reading_windows(entrance_id)
         if windows is not None and not any(a <= now_ms < b for a, b in windows):
             continue
-        states.append(await _state(context, access, entrance_id))
-    return states
+        wanted.append(entrance_id)
+    # Cache misses read the store in worker threads: let them run side by side.
+    return list(await asyncio.gather(*(_state(context, access, e) for e in wanted)))
