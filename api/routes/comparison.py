@@ -36,6 +36,8 @@ async def list_comparisons(
 async def get_comparison(
     contract_id: ContractId, period: PeriodPath, access: Caller, context: Context
 ) -> ComparisonOut:
+    """Suppliers ranked on adjusted KPI values for a contract and month, with intervals and
+    whether they overlap (a ranking within the noise says so)."""
     access.require(PROCUREMENT_ONLY)
     found = await context.apoints("comparison", contract=contract_id, period=period)
     if not found:

@@ -131,6 +131,7 @@ def list_schools(access: Caller) -> list[SchoolOut]:
 
 @router.get("/schools/{school_id}", summary="One school")
 def get_school(school_id: SchoolId, access: Caller) -> SchoolOut:
+    """A school with its pupils, weather station, calendar and entrances."""
     return _school(access.school(school_id), access)
 
 
@@ -148,6 +149,7 @@ def list_entrances(access: Caller, school: SchoolQuery = None) -> list[EntranceO
 
 @router.get("/entrances/{entrance_id}", summary="One entrance")
 def get_entrance(entrance_id: EntranceId, access: Caller) -> EntranceOut:
+    """An entrance with its sensors; `reference` entrances never get a supplier's solution."""
     entrance, school = access.entrance(entrance_id)
     return _entrance(entrance, school)
 
@@ -172,6 +174,7 @@ def list_sensors(
 
 @router.get("/sensors/{sensor_id}", summary="One sensor")
 def get_sensor(sensor_id: SensorId, access: Caller) -> SensorOut:
+    """A sensor: what it measures, in which zone, how often it reports (seconds)."""
     return _sensor(access.sensor(sensor_id))
 
 
@@ -188,6 +191,7 @@ def list_suppliers(access: Caller) -> list[SupplierOut]:
 
 @router.get("/suppliers/{supplier_id}", summary="One supplier")
 def get_supplier(supplier_id: SupplierId, access: Caller) -> SupplierOut:
+    """A supplier (a supplier key: only itself)."""
     if access.restricted and supplier_id not in {i.supplier for i in access.installations}:
         raise AccessDenied("")
     supplier = access.registry.suppliers.get(supplier_id)
@@ -225,6 +229,7 @@ def list_contracts(access: Caller) -> list[ContractOut]:
 
 @router.get("/contracts/{contract_id}", summary="One contract")
 def get_contract(contract_id: ContractId, access: Caller) -> ContractOut:
+    """A contract's thresholds, KPI targets and weights, and the registry hash they come from."""
     if access.restricted and contract_id not in {i.contract for i in access.installations}:
         raise AccessDenied("")
     contract = access.registry.contracts.get(contract_id)

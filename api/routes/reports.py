@@ -27,6 +27,7 @@ REPORT_FILE = re.compile(r"^report-([0-9]{4}-(0[1-9]|1[0-2]))\.html$")
 
 @router.get("/reports", summary="Available reports")
 def list_reports(access: Caller, context: Context) -> list[ReportOut]:
+    """The months with a full report (admin, procurement)."""
     access.require(PROCUREMENT_ONLY)
     folder = context.settings.reports_dir
     found = []
