@@ -156,7 +156,8 @@ def raw_page(
             collected.append(frame)
             count += len(frame)
         at = upto
-        window_ms *= 2  # sparse data: widen the next read
+        if frame.empty:  # a gap in the data: widen the next read (dense data keeps its size)
+            window_ms *= 2
     rows: list[tuple[int, str, str, float, int | None]] = []
     for frame in collected:
         for ts, sensor, kind, value in zip(
