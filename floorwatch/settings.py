@@ -143,6 +143,14 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65_535)
+    keys_file: Path = Field(
+        default=Path("api_keys.db"),
+        description="SQLite file with the API keys (salted hashes only, never the keys)",
+    )
+    api_cache_s: float = Field(
+        default=5.0, ge=0, description="how long current state and stored results are cached"
+    )
+    reports_dir: Path = Path("reports")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -1,0 +1,59 @@
+"""A small time-bounded cache: current state and stored results are read at most once per
+`ttl_s` per key, so hot endpoints answer from memory (the p95 < 50 ms at 200 requests/s target)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+T = TypeVar("T")
+
+
+class TtlCache(Generic[T]):
+    """Values by key, each kept for `ttl_s` seconds; at most `max_items` (oldest dropped first)."""
+
+    def __init__(self, ttl_s: float, max_items: int = 1024):
+        self.ttl_s = ttl_s
+        self.max_items = max_items
+        self._items: dict[Hashable, tuple[float, T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The cached value of `key`, or `compute()` (stored when the TTL is above zero).
+        Errors from `compute` are not cached."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        value = compute()
+        if self.ttl_s > 0:
+            with self._lock:
+                if len(self._items) >= self.max_items:
+                    oldest = min(self._items, key=lambda k: self._items[k][0])
+                    del self._items[oldest]
+                self._items[key] = (now, value)
+        return value
+
+    def peek(self, key: Hashable) -> T | None:
+        """The cached value if it is still fresh, else None (nothing is computed)."""
+        hit = self._items.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        return None
+
+    async def aget(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`get` for async routes: a fresh value straight from memory; a miss computes (store
+        I/O) in a worker thread so the event loop never blocks."""
+        fresh = self.peek(key)
+        if fresh is not None:
+            return fresh
+        return await run_in_threadpool(self.get, key, compute)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

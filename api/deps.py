@@ -1,0 +1,60 @@
+"""Request dependencies, as `Annotated` aliases the routes declare as parameter types.
+
+They are `async` although they do not await: FastAPI runs plain `def` dependencies in a worker
+thread, and a thread hop per dependency costs more than the work itself (the key check is an
+in-memory cache hit, or one indexed SQLite row on a miss)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.access import Access
+from api.context import ApiContext
+from api.errors import Unauthenticated
+from floorwatch.registry import Registry
+from floorwatch.store import Store
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A key from `floorwatch keys create`, sent as `Authorization: Bearer <key>`",
+)
+
+
+async def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+
+async def get_access(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Access:
+    if credentials is None or not credentials.credentials:
+        raise Unauthenticated("an API key is required: send Authorization: Bearer <key>")
+    key = context.keys.verify(credentials.credentials)
+    if key is None:
+        raise Unauthenticated("unknown or revoked API key")
+    return Access(key, context.registry)
+
+
+Caller = Annotated[Access, Depends(get_access)]
+
+
+def get_store(context: Context) -> Store:
+    return context.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def get_registry(context: Context) -> Registry:
+    return context.registry
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]

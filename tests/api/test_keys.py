@@ -1,0 +1,94 @@
+"""API keys: stored hashed, shown once by `floorwatch keys create`, revocable."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from api.cli import keys_app, serve
+from api.keys import KeyStore, Role
+from floorwatch.errors import InvalidRequest
+
+
+def test_keys_are_stored_as_salted_hashes_only(tmp_path: Path) -> None:
+    keys = KeyStore(tmp_path / "keys.db", cache_s=0)
+    token, key = keys.create("supplier", supplier="entre-ren")
+    token2, _ = keys.create("supplier", supplier="entre-ren")
+    secret = token.rsplit("_", 1)[1]
+    raw = (tmp_path / "keys.db").read_bytes()
+    assert secret.encode() not in raw and token.encode() not in raw
+    rows = (
+        sqlite3.connect(tmp_path / "keys.db").execute("SELECT salt, hash FROM api_keys").fetchall()
+    )
+    assert len({salt for salt, _ in rows}) == 2 and len({h for _, h in rows}) == 2
+    found = keys.verify(token)
+    assert found is not None and found.role is Role.SUPPLIER and found.supplier == "entre-ren"
+    assert keys.verify(token2) is not None and keys.verify(token + "x") is None
+    keys.revoke(key.key_id)
+    assert keys.verify(token) is None
+    with pytest.raises(InvalidRequest):
+        keys.revoke(key.key_id)
+    keys.close()
+
+
+@pytest.mark.parametrize(
+    ("role", "supplier", "schools", "words"),
+    [
+        ("boss", None, None, "unknown role"),
+        ("supplier", None, None, "--supplier"),
+        ("facility", None, None, "--school"),
+        ("admin", "entre-ren", None, "only for --role supplier"),
+        ("technician", None, ["yst-ostra"], "only for --role facility"),
+    ],
+)
+def test_a_key_needs_a_consistent_scope(
+    tmp_path: Path, role: str, supplier: str | None, schools: list[str] | None, words: str
+) -> None:
+    keys = KeyStore(tmp_path / "keys.db")
+    with pytest.raises(InvalidRequest, match=words):
+        keys.create(role, supplier=supplier, schools=schools)
+    keys.close()
+
+
+def _floorwatch(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FLOORWATCH_KEYS_FILE": str(tmp_path / "keys.db")}
+    return subprocess.run(
+        [sys.executable, "-m", "floorwatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_creates_lists_and_revokes_keys(tmp_path: Path) -> None:
+    # Through the real `floorwatch` command (entry point, error mapping): create and a refusal.
+    created = _floorwatch(tmp_path, "keys", "create", "--role", "facility", "--school", "yst-ostra")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("fwk_") and "only time the key is shown" in created.stderr
+    bad = _floorwatch(tmp_path, "keys", "create", "--role", "supplier", "--supplier", "nobody")
+    assert bad.returncode != 0 and bad.stderr.strip() == "error: unknown supplier 'nobody'"
+    keys = KeyStore(tmp_path / "keys.db")
+    found = keys.verify(token)
+    assert found is not None and found.schools == frozenset({"yst-ostra"})
+    keys.close()
+    # In process (faster): list, revoke, help texts.
+    runner = CliRunner()
+    env = {"FLOORWATCH_KEYS_FILE": str(tmp_path / "keys.db")}
+    listed = runner.invoke(keys_app, ["list"], env=env)
+    assert found.key_id in listed.output and token not in listed.output
+    assert runner.invoke(keys_app, ["revoke", found.key_id], env=env).exit_code == 0
+    assert KeyStore(tmp_path / "keys.db").verify(token) is None
+    assert "Example: floorwatch keys create" in runner.invoke(keys_app, ["create", "--help"]).output
+    serve_app = typer.Typer()
+    serve_app.command()(serve)
+    assert "Example: floorwatch serve" in runner.invoke(serve_app, ["--help"]).output
