@@ -45,18 +45,19 @@ def wet_query() -> str:
     )
 
 
-def silent_query() -> str:
-    """Readings per sensor in the last M+1 report-interval buckets (the last one is partial, so at
+def silent_query(location: str = "") -> str:
+    """Readings per sensor in its newest M+1 report-interval buckets (the newest is partial, so at
     least M full intervals). The inner query fills empty buckets with 0 for every sensor seen in
-    the rule's time range (a day), so a silent sensor shows 0 rather than vanishing."""
-    window_s = (SILENT_ALERT_INTERVALS + 1) * REPORT_INTERVAL_S
+    the time range (a day), so a silent sensor shows 0 rather than vanishing. (InfluxDB 1.x
+    ignores an outer time condition on such a subquery; ORDER BY time DESC LIMIT does work.)
+    `location` is an extra InfluxQL condition, e.g. the dashboards' template variables."""
     return (
-        'SELECT sum("readings") FROM ('
+        'SELECT sum("readings") AS "readings" FROM ('
         'SELECT count("value") AS "readings" FROM "reading" '
-        'WHERE "kind" =~ /^(moisture|dirt|footfall)$/ AND $timeFilter '
+        f'WHERE "kind" =~ /^(moisture|dirt|footfall)$/{location} AND $timeFilter '
         f'GROUP BY time({REPORT_INTERVAL_S}s), "municipality", "school", "entrance", "sensor_id" '
-        f"fill(0)) WHERE time > now() - {window_s}s "
-        'GROUP BY "municipality", "school", "entrance", "sensor_id"'
+        f"fill(0) ORDER BY time DESC LIMIT {SILENT_ALERT_INTERVALS + 1}) "
+        'GROUP BY "municipality", "school", "entrance", "sensor_id" ORDER BY time DESC'
     )
 
 

@@ -702,7 +702,6 @@ def operations() -> JSON:
             width=12,
         ),
     ]
-    window_s = (alerts.SILENT_ALERT_INTERVALS + 1) * alerts.REPORT_INTERVAL_S
     availability_colours = thresholds((None, BAD), (alerts.MIN_DATA_AVAILABILITY, WARN), (0.95, OK))
     health = [
         Panel(
@@ -726,13 +725,7 @@ def operations() -> JSON:
             "table",
             [
                 target(
-                    'SELECT sum("readings") AS "readings" FROM ('
-                    'SELECT count("value") AS "readings" FROM "reading" '
-                    f"WHERE {MEASURED} AND {LOCATION} AND $timeFilter "
-                    f'GROUP BY time({alerts.REPORT_INTERVAL_S}s), "school", "entrance", '
-                    '"sensor_id" fill(0)) '
-                    f"WHERE time > now() - {window_s}s "
-                    'GROUP BY "school", "entrance", "sensor_id"',
+                    alerts.silent_query(f" AND {LOCATION}"),
                     result_format="table",
                 )
             ],
