@@ -1,0 +1,287 @@
+"""`floorwatch dashboards deploy` against a local HTTP stand-in for Grafana's HTTP API.
+
+Grafana itself cannot run on these machines, so a tiny real HTTP server (http.server in a thread,
+on a free port) answers the few Grafana API calls the deploy makes, keeping state like Grafana
+does, and records every request. The test checks those requests against Grafana's documented
+HTTP API (https://grafana.com/docs/grafana/latest/developers/http_api/): paths, methods, bearer
+token and bodies of the datasource, folder and dashboard endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from dashboards.build import build_dashboards
+from dashboards.deploy import deploy
+from floorwatch.errors import AccessDenied, ConfigError, FloorwatchError, InvalidRequest
+from floorwatch.settings import parse_store_url
+from tests.services import REPO, free_port
+
+TOKEN = "glsa_test_token"
+INFLUX = parse_store_url("influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch")
+UIDS = {m["uid"] for m in build_dashboards().values()}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    authorization: str
+    body: Any
+
+
+@dataclass
+class GrafanaStandIn:
+    """State and request log of the stand-in: what a real Grafana would hold after the calls."""
+
+    port: int
+    requests: list[Request] = field(default_factory=list)
+    datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fail_with: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.requests]
+
+
+def _handler(state: GrafanaStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _answer(self, status: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            auth = self.headers.get("Authorization", "")
+            state.requests.append(Request(self.command, self.path, auth, body))
+            if auth != f"Bearer {TOKEN}":
+                return self._answer(401, {"message": "Unauthorized"})
+            if state.fail_with:
+                return self._answer(state.fail_with, {"message": "internal error"})
+            method, path = self.command, self.path
+            if path.startswith("/api/datasources/uid/"):
+                uid = path.removeprefix("/api/datasources/uid/")
+                if method == "GET":
+                    if uid not in state.datasources:
+                        return self._answer(404, {"message": "Data source not found"})
+                    return self._answer(200, {"id": 1, **state.datasources[uid]})
+                if method == "PUT":
+                    if uid not in state.datasources:
+                        return self._answer(404, {"message": "Data source not found"})
+                    state.datasources[uid] = body
+                    return self._answer(
+                        200, {"datasource": body, "id": 1, "message": "Datasource updated"}
+                    )
+            if path == "/api/datasources" and method == "POST":
+                if body["uid"] in state.datasources:
+                    return self._answer(409, {"message": "data source with the same uid exists"})
+                state.datasources[body["uid"]] = body
+                return self._answer(
+                    200, {"datasource": body, "id": 1, "message": "Datasource added"}
+                )
+            if path.startswith("/api/folders/"):
+                uid = path.removeprefix("/api/folders/")
+                folder = state.folders.get(uid)
+                if folder is None:
+                    return self._answer(404, {"message": "folder not found"})
+                if method == "GET":
+                    return self._answer(200, folder)
+                if method == "PUT":
+                    folder.update(title=body["title"], version=folder["version"] + 1)
+                    return self._answer(200, folder)
+            if path == "/api/folders" and method == "POST":
+                if body["uid"] in state.folders:
+                    return self._answer(409, {"message": "a folder with the same uid exists"})
+                state.folders[body["uid"]] = {"id": 7, "version": 1, **body}
+                return self._answer(200, state.folders[body["uid"]])
+            if path.startswith("/api/dashboards/uid/") and method == "GET":
+                uid = path.removeprefix("/api/dashboards/uid/")
+                if uid not in state.dashboards:
+                    return self._answer(404, {"message": "Dashboard not found"})
+                return self._answer(200, {"dashboard": state.dashboards[uid]["dashboard"]})
+            if path == "/api/dashboards/db" and method == "POST":
+                uid = body["dashboard"]["uid"]
+                if uid in state.dashboards and not body.get("overwrite"):
+                    return self._answer(412, {"status": "version-mismatch"})
+                if body.get("folderUid") not in state.folders:
+                    return self._answer(400, {"message": "folder not found"})
+                state.dashboards[uid] = body
+                return self._answer(
+                    200,
+                    {"id": 3, "uid": uid, "url": f"/d/{uid}/x", "status": "success", "version": 1},
+                )
+            return self._answer(404, {"message": "Not found"})
+
+        do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+    return Handler
+
+
+@pytest.fixture
+def grafana() -> Iterator[GrafanaStandIn]:
+    state = GrafanaStandIn(port=free_port())
+    server = ThreadingHTTPServer(("127.0.0.1", state.port), _handler(state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def test_first_deploy_creates_datasource_folder_and_dashboards(grafana: GrafanaStandIn) -> None:
+    report = deploy(grafana.url, TOKEN, INFLUX)
+
+    assert report.datasource == "created" and report.folder == "created"
+    assert report.dashboards == dict.fromkeys(UIDS, "created")
+    assert all(r.authorization == f"Bearer {TOKEN}" for r in grafana.requests)
+    calls = grafana.calls()
+    assert calls[:4] == [
+        ("GET", "/api/datasources/uid/floorwatch-influxdb"),
+        ("POST", "/api/datasources"),
+        ("GET", "/api/folders/floorwatch"),
+        ("POST", "/api/folders"),
+    ]
+    assert sorted(c for c in calls[4:] if c[0] == "POST") == [("POST", "/api/dashboards/db")] * 4
+
+    source = grafana.datasources["floorwatch-influxdb"]
+    assert source["type"] == "influxdb" and source["access"] == "proxy"
+    assert source["url"] == "http://influxdb:8086"
+    assert source["user"] == "grafana-reader"
+    assert source["secureJsonData"] == {"password": "reader-secret"}
+    assert source["jsonData"]["dbName"] == "floorwatch"
+    assert source["jsonData"]["version"] == "InfluxQL"
+    assert grafana.folders["floorwatch"]["title"] == "Floorwatch"
+    for uid, posted in grafana.dashboards.items():
+        assert posted["overwrite"] is True
+        assert posted["folderUid"] == "floorwatch"
+        assert posted["dashboard"]["uid"] == uid and posted["dashboard"]["id"] is None
+        assert posted["dashboard"]["panels"]
+
+
+def test_second_deploy_updates_in_place(grafana: GrafanaStandIn) -> None:
+    deploy(grafana.url, TOKEN, INFLUX)
+    grafana.requests.clear()
+
+    report = deploy(grafana.url, TOKEN, INFLUX)
+
+    assert report.datasource == "updated" and report.folder == "updated"
+    assert report.dashboards == dict.fromkeys(UIDS, "updated")
+    calls = grafana.calls()
+    assert ("PUT", "/api/datasources/uid/floorwatch-influxdb") in calls
+    assert ("POST", "/api/datasources") not in calls
+    assert ("POST", "/api/folders") not in calls
+    assert ("PUT", "/api/folders/floorwatch") not in calls  # same title: nothing to change
+    assert len(grafana.datasources) == 1 and len(grafana.folders) == 1
+    assert set(grafana.dashboards) == UIDS
+
+
+def test_named_folder_and_renamed_folder(grafana: GrafanaStandIn) -> None:
+    deploy(grafana.url, TOKEN, INFLUX, folder="Skolentréer Ystad")
+    assert set(grafana.folders) == {"skolentr-er-ystad"}
+    grafana.folders["skolentr-er-ystad"]["title"] = "Old name"
+    grafana.requests.clear()
+
+    deploy(grafana.url, TOKEN, INFLUX, folder="Skolentréer Ystad")
+
+    put = next(
+        r for r in grafana.requests if r.method == "PUT" and r.path.startswith("/api/folders")
+    )
+    assert put.body == {"title": "Skolentréer Ystad", "overwrite": True}
+    assert all(d["folderUid"] == "skolentr-er-ystad" for d in grafana.dashboards.values())
+
+
+def test_influxdb_token_goes_in_an_authorization_header(grafana: GrafanaStandIn) -> None:
+    deploy(grafana.url, TOKEN, parse_store_url("influxdb://influx.example.se:8086/fw?token=abc"))
+    source = grafana.datasources["floorwatch-influxdb"]
+    assert source["jsonData"]["httpHeaderName1"] == "Authorization"
+    assert source["secureJsonData"] == {"httpHeaderValue1": "Token abc"}
+    assert "user" not in source
+
+
+def test_errors_are_translated(grafana: GrafanaStandIn) -> None:
+    with pytest.raises(AccessDenied, match="refused the token"):
+        deploy(grafana.url, "wrong-token", INFLUX)
+    grafana.fail_with = 500
+    with pytest.raises(FloorwatchError, match="failed while writing the datasource"):
+        deploy(grafana.url, TOKEN, INFLUX)
+    grafana.fail_with = 422
+    with pytest.raises(InvalidRequest, match="422"):
+        deploy(grafana.url, TOKEN, INFLUX)
+    with pytest.raises(FloorwatchError, match="unreachable"):
+        deploy(f"http://127.0.0.1:{free_port()}", TOKEN, INFLUX, timeout_s=2)
+    with pytest.raises(ConfigError):
+        deploy("grafana:3000", TOKEN, INFLUX)
+    with pytest.raises(ConfigError):
+        deploy(grafana.url, TOKEN, parse_store_url("sqlite:///x.db"))
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "floorwatch", "dashboards", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_cli_deploys_and_reports_one_line_per_object(grafana: GrafanaStandIn) -> None:
+    import os
+
+    env = {**os.environ, "GRAFANA_TOKEN": TOKEN}
+    result = _cli(
+        "deploy",
+        "--url",
+        grafana.url,
+        "--influxdb-url",
+        "influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "datasource created" in result.stdout
+    assert "deployed 4 dashboards" in result.stdout
+    assert "reader-secret" not in result.stdout
+
+    bad = _cli(
+        "deploy", "--url", grafana.url, "--token", "nope", "--influxdb-url", "influxdb://h/db"
+    )
+    assert bad.returncode == AccessDenied.exit_code
+    assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: ")
+
+    sqlite = _cli(
+        "deploy", "--url", grafana.url, "--token", TOKEN, "--influxdb-url", "sqlite:///x.db"
+    )
+    assert sqlite.returncode == ConfigError.exit_code
+    assert "Grafana reads InfluxDB" in sqlite.stderr
+
+
+def test_cli_build_check_passes_on_the_committed_files() -> None:
+    result = _cli("build", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout
