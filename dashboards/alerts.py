@@ -5,6 +5,10 @@
   notification policy is active in).
 - Sensor silent: a sensor that reported in the last day sent nothing for SILENT_ALERT_INTERVALS
   report intervals.
+
+Grafana expands $ENV_VARS in provisioning files, but not in a rule's query model ($timeFilter
+stays for the datasource) nor in annotations ({{ $labels.x }} stay for the templates); the contact
+point's addresses do come from the environment ($FLOORWATCH_ALERT_EMAILS).
 """
 
 from __future__ import annotations
