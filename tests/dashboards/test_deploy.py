@@ -76,7 +76,7 @@ def _handler(state: GrafanaStandIn) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
+            body: Any = json.loads(raw) if raw else {}
             auth = self.headers.get("Authorization", "")
             state.requests.append(Request(self.command, self.path, auth, body))
             if auth != f"Bearer {TOKEN}":
