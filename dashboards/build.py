@@ -93,7 +93,12 @@ def stat_options(text_mode: str = "value_and_name") -> JSON:
 
 def legend(*calcs: str) -> JSON:
     return {
-        "legend": {"displayMode": "table", "placement": "right", "calcs": list(calcs)},
+        "legend": {
+            "showLegend": True,
+            "displayMode": "table",
+            "placement": "right",
+            "calcs": list(calcs),
+        },
         "tooltip": {"mode": "multi", "sort": "desc"},
     }
 
@@ -412,6 +417,9 @@ def wear_and_work_environment() -> JSON:
 
 # --- Supplier outcomes -------------------------------------------------------------------------
 SUPPLIER_LOCATION = LOCATION + ' AND "supplier" =~ /^$supplier$/'
+# KPI periods start at 00:00 Europe/Stockholm on the 1st: one-day buckets in local time keep each
+# month's results in one bucket, shown on the 1st (UTC buckets would show the 30th or 31st).
+LOCAL_DAYS = "tz('Europe/Stockholm')"
 
 # KPI name (analytics' `kpi` tag) -> (title, unit)
 KPI_DISPLAY: dict[str, tuple[str, str]] = {
@@ -431,7 +439,7 @@ def kpi_panel(kpi: str) -> Panel:
     query = (
         'SELECT mean("raw") AS "raw", mean("adjusted") AS "adjusted", mean("target") AS "target" '
         f'FROM "kpi" WHERE "kpi" = \'{kpi}\' AND {SUPPLIER_LOCATION} AND $timeFilter '
-        'GROUP BY time(1d), "supplier" fill(none)'
+        f'GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}'
     )
     return Panel(
         title,
@@ -466,7 +474,7 @@ def supplier_outcomes() -> JSON:
     def monthly_sum(field: str, name: str) -> str:
         return (
             f'SELECT sum("{field}") AS "{name}" FROM "scorecard" WHERE {SUPPLIER_LOCATION} '
-            'AND $timeFilter GROUP BY time(1d), "supplier" fill(none)'
+            f'AND $timeFilter GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}'
         )
 
     def status_count(status: str) -> JSON:
@@ -485,7 +493,7 @@ def supplier_outcomes() -> JSON:
                 target(
                     'SELECT mean("score") FROM "scorecard" WHERE '
                     f"{SUPPLIER_LOCATION} AND $timeFilter "
-                    'GROUP BY time(1d), "supplier" fill(none)',
+                    f'GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}',
                     alias="$tag_supplier",
                 )
             ],

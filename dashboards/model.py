@@ -173,7 +173,8 @@ def dashboard(
         "title": title,
         "description": description,
         "tags": ["floorwatch", *tags],
-        "timezone": "browser",
+        # School hours, weeks (Monday) and months are Swedish local time wherever one looks.
+        "timezone": "Europe/Stockholm",
         "editable": True,
         "graphTooltip": 1,
         "schemaVersion": SCHEMA_VERSION,

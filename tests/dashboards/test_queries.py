@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from tests.dashboards.fill import (
     WET_ENTRANCE,
     Filled,
     fill,
+    month_start,
+    ms,
 )
 from tests.services import InfluxDB
 
@@ -208,3 +211,20 @@ def test_silent_sensor_alert_fires_for_the_silent_sensor_only(
     assert set(readings) == set(registry.sensors)  # weather stations are not sensors
     firing = {sensor for sensor, value in readings.items() if _fires(value, evaluator)}
     assert firing == {SILENT_SENSOR}
+
+
+def test_monthly_kpi_points_show_on_the_first_of_the_month_in_local_time(
+    filled: tuple[InfluxStore, Filled], registry: Registry
+) -> None:
+    """One point per supplier and month, at 00:00 Europe/Stockholm on the 1st (the period)."""
+    store, facts = filled
+    model = DASHBOARDS["supplier-outcomes"]
+    panel = next(p for p in panels(model) if p["title"] == "Dry time share")
+    variables = resolve_variables(store, model, "all")
+    (series,) = run_panel(store, model, panel, variables, facts.now_ms)
+    starts = {ms(month_start(date.fromisoformat(f"{period}-01"))) for period in facts.periods}
+    assert {one["tags"]["supplier"] for one in series} == set(registry.suppliers)
+    for one in series:
+        assert {row[0] for row in one["values"]} == starts
+        raw, adjusted, target = one["values"][0][1:]
+        assert adjusted > raw and target == 0.9
