@@ -37,6 +37,7 @@ GROUP = "floorwatch-facility"
 CONTACT_POINT = "floorwatch-facility"
 SCHOOL_HOURS = "floorwatch-school-hours"
 LOOKBACK_S = 24 * 3600  # a sensor silent for longer than this has long been reported
+EVALUATION_INTERVAL_S = 60
 
 
 def wet_query() -> str:
@@ -161,13 +162,44 @@ def rules() -> list[JSON]:
     return [wet, silent]
 
 
+def contact_point(addresses: str) -> JSON:
+    """The facility managers' e-mail contact point (comma-separated addresses)."""
+    return {
+        "uid": "floorwatch-facility-email",
+        "name": CONTACT_POINT,
+        "type": "email",
+        "settings": {"addresses": addresses},
+        "disableResolveMessage": False,
+    }
+
+
+def school_hours_interval() -> JSON:
+    """Weekdays during the default opening hours, Swedish time: when wet floors are notified."""
+    return {
+        "name": SCHOOL_HOURS,
+        "time_intervals": [
+            {
+                "times": [{"start_time": SCHOOL_OPENS, "end_time": SCHOOL_CLOSES}],
+                "weekdays": ["monday:friday"],
+                "location": "Europe/Stockholm",
+            }
+        ],
+    }
+
+
 def provisioning() -> dict[str, Any]:
     """The alerting provisioning file: rules, a contact point (e-mail addresses from the
     environment), the notification policy and the school-hours time interval."""
     return {
         "apiVersion": 1,
         "groups": [
-            {"orgId": 1, "name": GROUP, "folder": FOLDER, "interval": "1m", "rules": rules()}
+            {
+                "orgId": 1,
+                "name": GROUP,
+                "folder": FOLDER,
+                "interval": f"{EVALUATION_INTERVAL_S}s",
+                "rules": rules(),
+            }
         ],
         "contactPoints": [
             {
@@ -175,10 +207,9 @@ def provisioning() -> dict[str, Any]:
                 "name": CONTACT_POINT,
                 "receivers": [
                     {
-                        "uid": "floorwatch-facility-email",
-                        "type": "email",
-                        "settings": {"addresses": "$FLOORWATCH_ALERT_EMAILS"},
-                        "disableResolveMessage": False,
+                        key: value
+                        for key, value in contact_point("$FLOORWATCH_ALERT_EMAILS").items()
+                        if key != "name"
                     }
                 ],
             }
@@ -203,17 +234,5 @@ def provisioning() -> dict[str, Any]:
                 ],
             }
         ],
-        "muteTimes": [
-            {
-                "orgId": 1,
-                "name": SCHOOL_HOURS,
-                "time_intervals": [
-                    {
-                        "times": [{"start_time": SCHOOL_OPENS, "end_time": SCHOOL_CLOSES}],
-                        "weekdays": ["monday:friday"],
-                        "location": "Europe/Stockholm",
-                    }
-                ],
-            }
-        ],
+        "muteTimes": [{"orgId": 1, **school_hours_interval()}],
     }

@@ -75,6 +75,21 @@ def deploy_command(
             ),
         ),
     ] = None,
+    with_alerts: Annotated[
+        bool,
+        typer.Option(
+            "--alerts/--no-alerts",
+            help="Also the facility managers' alert rules and the school-hours time interval.",
+        ),
+    ] = False,
+    alert_emails: Annotated[
+        str | None,
+        typer.Option(
+            "--alert-emails",
+            envvar="FLOORWATCH_ALERT_EMAILS",
+            help="With --alerts: e-mail addresses (comma-separated) for the contact point.",
+        ),
+    ] = None,
 ) -> None:
     """Create or update the InfluxDB datasource and the four dashboards in an existing Grafana.
 
@@ -89,10 +104,20 @@ def deploy_command(
             "--influxdb-url (or FLOORWATCH_STORE_URL): Grafana reads InfluxDB, "
             f"got a {target.backend} store"
         )
-    report = deploy(url, token, target, folder=folder)
+    report = deploy(
+        url, token, target, folder=folder, with_alerts=with_alerts, alert_emails=alert_emails
+    )
     typer.echo(f"datasource {report.datasource}: uid floorwatch-influxdb -> {target.base_url}")
     typer.echo(f"folder {report.folder}: {folder!r} (uid {report.folder_uid})")
     for uid, status in report.dashboards.items():
         where = report.urls.get(uid) or ""
         typer.echo(f"dashboard {status}: {uid} {where}".rstrip())
+    for name, status in report.alerts.items():
+        typer.echo(f"{name} {status}")
+    if with_alerts:
+        typer.echo(
+            "alert notifications: route the label floorwatch_alert (inner-floor-wet, "
+            "sensor-silent) to the contact point floorwatch-facility in your notification "
+            "policy, inner-floor-wet active in the time interval floorwatch-school-hours"
+        )
     typer.echo(f"deployed {len(report.dashboards)} dashboards to {report.grafana}")

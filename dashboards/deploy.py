@@ -27,6 +27,7 @@ from grafana_client.client import (
     GrafanaUnauthorizedError,
 )
 
+from dashboards import alerts
 from dashboards.build import build_dashboards
 from dashboards.model import DATASOURCE_UID, JSON
 from floorwatch.errors import AccessDenied, ConfigError, FloorwatchError, InvalidRequest, NotFound
@@ -46,6 +47,7 @@ class DeployReport:
     folder_uid: str = ""
     dashboards: dict[str, str] = field(default_factory=dict)  # uid -> created/updated
     urls: dict[str, str] = field(default_factory=dict)  # uid -> Grafana's URL path
+    alerts: dict[str, str] = field(default_factory=dict)  # rule, contact point... -> status
 
 
 def folder_uid(name: str) -> str:
@@ -130,8 +132,12 @@ def deploy(
     folder: str = DEFAULT_FOLDER,
     dashboards: dict[str, JSON] | None = None,
     timeout_s: float = 15.0,
+    with_alerts: bool = False,
+    alert_emails: str | None = None,
 ) -> DeployReport:
-    """Create or update the datasource, the folder and the dashboards in the Grafana at `url`.
+    """Create or update the datasource, the folder and the dashboards in the Grafana at `url`;
+    with `with_alerts` also the alert rules, the school-hours time interval and, given
+    `alert_emails`, the e-mail contact point (the notification policy tree is left alone).
 
     `token` is a Grafana service account token (role Admin, for the datasource).
     """
@@ -183,4 +189,52 @@ def deploy(
             )
         report.dashboards[dashboard_uid] = "updated" if found else "created"
         report.urls[dashboard_uid] = str(answer.get("url", "")) if isinstance(answer, dict) else ""
+    if with_alerts:
+        with _grafana_errors(url, "writing the alert rules"):
+            _deploy_alerts(api, uid, alert_emails, report)
     return report
+
+
+def _deploy_alerts(api: GrafanaApi, folder: str, emails: str | None, report: DeployReport) -> None:
+    """Alerting provisioning API (/api/v1/provisioning/...): rules one by one (GET, then PUT or
+    POST), their group's evaluation interval, the time interval and the contact point. Sent
+    with X-Disable-Provenance so that people may still adjust them in Grafana's UI."""
+    provisioning = api.alertingprovisioning
+    interval = alerts.school_hours_interval()
+    if _exists(partial(provisioning.get_mute_timing, interval["name"])):
+        provisioning.update_mute_timing(interval["name"], interval)
+        report.alerts[f"time interval {interval['name']}"] = "updated"
+    else:
+        provisioning.create_mute_timing(interval, disable_provenance=True)
+        report.alerts[f"time interval {interval['name']}"] = "created"
+    if emails:
+        point = alerts.contact_point(emails)
+        found = provisioning.get_contactpoints(name=point["name"]) or []
+        if found:
+            provisioning.update_contactpoint(found[0]["uid"], point, disable_provenance=True)
+        else:
+            provisioning.create_contactpoint(point, disable_provenance=True)
+        report.alerts[f"contact point {point['name']}"] = "updated" if found else "created"
+    rules = [
+        {**rule, "folderUID": folder, "ruleGroup": alerts.GROUP, "orgID": 1}
+        for rule in alerts.rules()
+    ]
+    for rule in rules:
+        if _exists(partial(provisioning.get_alertrule, rule["uid"])):
+            provisioning.update_alertrule(rule["uid"], rule, disable_provenance=True)
+            report.alerts[f"rule {rule['uid']}"] = "updated"
+        else:
+            provisioning.create_alertrule(rule, disable_provenance=True)
+            report.alerts[f"rule {rule['uid']}"] = "created"
+    # A new group gets Grafana's default interval; set the one the rules are written for.
+    provisioning.update_rule_group(
+        folder,
+        alerts.GROUP,
+        {
+            "title": alerts.GROUP,
+            "folderUid": folder,
+            "interval": alerts.EVALUATION_INTERVAL_S,
+            "rules": rules,
+        },
+        disable_provenance=True,
+    )

@@ -10,6 +10,7 @@ token and bodies of the datasource, folder and dashboard endpoints.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -17,9 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from dashboards import alerts
 from dashboards.build import build_dashboards
 from dashboards.deploy import deploy
 from floorwatch.errors import AccessDenied, ConfigError, FloorwatchError, InvalidRequest
@@ -37,6 +40,7 @@ class Request:
     path: str
     authorization: str
     body: Any
+    provenance: str | None = None
 
 
 @dataclass
@@ -48,6 +52,10 @@ class GrafanaStandIn:
     datasources: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rule_groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    contact_points: dict[str, dict[str, Any]] = field(default_factory=dict)
+    time_intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_with: int | None = None
 
     @property
@@ -78,12 +86,18 @@ def _handler(state: GrafanaStandIn) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             body: Any = json.loads(raw) if raw else {}
             auth = self.headers.get("Authorization", "")
-            state.requests.append(Request(self.command, self.path, auth, body))
+            state.requests.append(
+                Request(
+                    self.command, self.path, auth, body, self.headers.get("X-Disable-Provenance")
+                )
+            )
             if auth != f"Bearer {TOKEN}":
                 return self._answer(401, {"message": "Unauthorized"})
             if state.fail_with:
                 return self._answer(state.fail_with, {"message": "internal error"})
             method, path = self.command, self.path
+            if path.startswith("/api/v1/provisioning/"):
+                return self._alerting(method, path.removeprefix("/api/v1/provisioning"), body)
             if path.startswith("/api/datasources/uid/"):
                 uid = path.removeprefix("/api/datasources/uid/")
                 if method == "GET":
@@ -135,6 +149,55 @@ def _handler(state: GrafanaStandIn) -> type[BaseHTTPRequestHandler]:
                     200,
                     {"id": 3, "uid": uid, "url": f"/d/{uid}/x", "status": "success", "version": 1},
                 )
+            return self._answer(404, {"message": "Not found"})
+
+        def _alerting(self, method: str, path: str, body: Any) -> None:
+            """Grafana's alerting provisioning API (/api/v1/provisioning/...)."""
+            parts = urlsplit(path)
+            route, query = parts.path, parse_qs(parts.query)
+            if route.startswith("/mute-timings"):
+                name = route.removeprefix("/mute-timings").strip("/")
+                if method == "GET" and name:
+                    if name not in state.time_intervals:
+                        return self._answer(404, {"message": "mute timing not found"})
+                    return self._answer(200, state.time_intervals[name])
+                if method == "POST" and not name:
+                    state.time_intervals[body["name"]] = body
+                    return self._answer(201, body)
+                if method == "PUT" and name in state.time_intervals:
+                    state.time_intervals[name] = body
+                    return self._answer(202, body)
+            if route.startswith("/contact-points"):
+                uid = route.removeprefix("/contact-points").strip("/")
+                if method == "GET" and not uid:
+                    names = query.get("name")
+                    found = [
+                        p for p in state.contact_points.values() if not names or p["name"] in names
+                    ]
+                    return self._answer(200, found)
+                if method == "POST" and not uid:
+                    state.contact_points[body["uid"]] = body
+                    return self._answer(202, body)
+                if method == "PUT" and uid in state.contact_points:
+                    state.contact_points[uid] = body
+                    return self._answer(202, {"message": "contactpoint updated"})
+            if route.startswith("/alert-rules"):
+                uid = route.removeprefix("/alert-rules").strip("/")
+                if method == "GET" and uid:
+                    if uid not in state.rules:
+                        return self._answer(404, {"message": "rule not found"})
+                    return self._answer(200, state.rules[uid])
+                if method in ("POST", "PUT"):
+                    if method == "PUT" and uid not in state.rules:
+                        return self._answer(404, {"message": "rule not found"})
+                    if body["folderUID"] not in state.folders:
+                        return self._answer(400, {"message": "folder does not exist"})
+                    state.rules[body["uid"]] = body
+                    return self._answer(201 if method == "POST" else 200, body)
+            match = re.fullmatch(r"/folder/([^/]+)/rule-groups/([^/]+)", route)
+            if match and method == "PUT":
+                state.rule_groups[(match[1], match[2])] = body
+                return self._answer(200, body)
             return self._answer(404, {"message": "Not found"})
 
         do_GET = do_POST = do_PUT = do_DELETE = _handle
@@ -261,10 +324,13 @@ def test_cli_deploys_and_reports_one_line_per_object(grafana: GrafanaStandIn) ->
         grafana.url,
         "--influxdb-url",
         "influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch",
-        env=env,
+        "--alerts",
+        env={**env, "FLOORWATCH_ALERT_EMAILS": "fm@skurup.se"},
     )
     assert result.returncode == 0, result.stderr
     assert "datasource created" in result.stdout
+    assert "rule floorwatch-sensor-silent created" in result.stdout
+    assert "contact point floorwatch-facility created" in result.stdout
     assert "deployed 4 dashboards" in result.stdout
     assert "reader-secret" not in result.stdout
 
@@ -285,3 +351,40 @@ def test_cli_build_check_passes_on_the_committed_files() -> None:
     result = _cli("build", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout
+
+
+def test_alerts_are_deployed_with_the_provisioning_api_and_updated_on_a_second_run(
+    grafana: GrafanaStandIn,
+) -> None:
+    deploy(grafana.url, TOKEN, INFLUX, with_alerts=True, alert_emails="fm@trelleborg.se")
+
+    assert set(grafana.rules) == {"floorwatch-inner-floor-wet", "floorwatch-sensor-silent"}
+    for rule in grafana.rules.values():
+        assert rule["folderUID"] == "floorwatch" and rule["ruleGroup"] == alerts.GROUP
+        assert rule["condition"] == "C"
+        assert rule["data"][0]["datasourceUid"] == "floorwatch-influxdb"
+        assert "$timeFilter" in rule["data"][0]["model"]["query"]
+    group = grafana.rule_groups[("floorwatch", alerts.GROUP)]
+    assert group["interval"] == 60 and len(group["rules"]) == 2
+    (point,) = grafana.contact_points.values()
+    assert point["type"] == "email" and point["settings"] == {"addresses": "fm@trelleborg.se"}
+    interval = grafana.time_intervals[alerts.SCHOOL_HOURS]
+    assert interval["time_intervals"][0]["location"] == "Europe/Stockholm"
+    writes = [r for r in grafana.requests if r.path.startswith("/api/v1/") and r.method != "GET"]
+    assert writes and all(r.provenance == "true" for r in writes if "mute-timings/" not in r.path)
+    assert ("POST", "/api/v1/provisioning/alert-rules") in grafana.calls()
+
+    grafana.requests.clear()
+    report = deploy(grafana.url, TOKEN, INFLUX, with_alerts=True, alert_emails="fm@ystad.se")
+
+    assert report.alerts["rule floorwatch-inner-floor-wet"] == "updated"
+    calls = grafana.calls()
+    assert ("PUT", "/api/v1/provisioning/alert-rules/floorwatch-inner-floor-wet") in calls
+    assert ("POST", "/api/v1/provisioning/alert-rules") not in calls
+    assert len(grafana.rules) == 2 and len(grafana.contact_points) == 1
+    assert next(iter(grafana.contact_points.values()))["settings"]["addresses"] == "fm@ystad.se"
+
+
+def test_without_alerts_no_alerting_call_is_made(grafana: GrafanaStandIn) -> None:
+    deploy(grafana.url, TOKEN, INFLUX)
+    assert not [r for r in grafana.requests if r.path.startswith("/api/v1/")]
