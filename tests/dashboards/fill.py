@@ -74,155 +74,165 @@ def _reading_value(kind: str, zone: str, entrance: str, minutes_ago: float) -> f
 
 
 def fill(url: str, registry: Registry, now: datetime | None = None) -> Filled:
+    """Planted readings (a wet floor, a silent sensor) and results; times relative to now."""
     now = now or datetime.now(UTC)
-    interval = timedelta(seconds=alerts.REPORT_INTERVAL_S)
     store = open_store(url, sensor_tags=registry.sensor_tags)
     try:
-        # --- readings: every sensor, every report interval ------------------------------------
-        readings: list[Reading] = []
-        steps = int(timedelta(hours=HOURS) / interval)
-        for sensor_id, place in registry.sensors.items():
-            kind = str(place.sensor.kind)
-            zone = str(place.sensor.zone)
-            for step in range(steps):
-                at = now - step * interval - timedelta(seconds=30)
-                minutes_ago = (now - at).total_seconds() / 60
-                if sensor_id == SILENT_SENSOR and minutes_ago < SILENT_FOR_MIN:
-                    continue
-                value = _reading_value(kind, zone, place.entrance.id, minutes_ago)
-                readings.append(Reading(sensor_id, kind, ms(at), value))
-        for school in registry.schools.values():
-            station = f"smhi-{school.weather_station}"
-            for hour in range(HOURS):
-                at = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hour)
-                readings.append(Reading(station, "precipitation", ms(at), 0.2 * (hour % 5)))
-                readings.append(Reading(station, "air_temperature", ms(at), 1.0 - hour / 10))
-        store.write_readings(readings)
-
-        points: list[Point] = []
-        # --- weekly trends (Monday 00:00 local) for 20 weeks ----------------------------------
-        today = now.astimezone(STOCKHOLM).date()
-        monday = today - timedelta(days=today.weekday())
-        for entrance_id, (_entrance, school) in registry.entrances.items():
-            location = {
-                "entrance": entrance_id,
-                "school": school.id,
-                "municipality": school.municipality,
-            }
-            for week in range(20):
-                start = datetime.combine(
-                    monday - timedelta(weeks=week), datetime.min.time(), tzinfo=STOCKHOLM
-                )
-                for metric, value in (
-                    ("grit_load", 5000.0 + 100 * week),
-                    ("wet_minutes", 30.0 + week),
-                    ("cleaning_interventions", float(3 + week % 4)),
-                    ("slip_exposure", 12.0 + week % 7),
-                ):
-                    points.append(
-                        Point("trend", {**location, "metric": metric}, ms(start), {"value": value})
-                    )
-
-        # --- monthly KPI results and scorecards per installation ------------------------------
-        months = last_months(now, 3)
-        periods = [m.strftime("%Y-%m") for m in months]
-        for installation in registry.document.installations:
-            _entrance, school = registry.entrances[installation.entrance]
-            tags = {
-                "contract": installation.contract,
-                "supplier": installation.supplier,
-                "installation": installation.id,
-                "entrance": installation.entrance,
-                "school": school.id,
-                "municipality": school.municipality,
-            }
-            for index, (start, period) in enumerate(zip(months, periods, strict=True)):
-                for number, kpi in enumerate(KPIS):
-                    raw = 0.8 + 0.02 * number + 0.01 * index
-                    status = ("pass", "fail", "insufficient")[(number + index) % 3]
-                    points.append(
-                        Point(
-                            "kpi",
-                            {**tags, "kpi": kpi, "period": period},
-                            ms(start),
-                            {
-                                "raw": raw,
-                                "raw_low": raw - 0.05,
-                                "raw_high": raw + 0.05,
-                                "adjusted": raw + 0.03,
-                                "adjusted_low": raw - 0.02,
-                                "adjusted_high": raw + 0.08,
-                                "target": 0.9,
-                                "weight": 0.2,
-                                "availability": 0.97,
-                                "status": status,
-                            },
-                        )
-                    )
-                points.append(
-                    Point(
-                        "scorecard",
-                        {**tags, "period": period},
-                        ms(start),
-                        {
-                            "score": 0.7 + 0.05 * index,
-                            "bonus_malus_sek": 300.0 * index - 200.0,
-                            "payment_sek": 18_000.0 + 300.0 * index - 200.0,
-                            "document": '{"note": "test scorecard"}',
-                        },
-                    )
-                )
-
-        # --- sensor health per sensor for the last two months --------------------------------
-        for sensor_id, place in registry.sensors.items():
-            silent = sensor_id == SILENT_SENSOR
-            for start, period in zip(months[-2:], periods[-2:], strict=True):
-                points.append(
-                    Point(
-                        "sensor_health",
-                        {**place.tags(), "period": period},
-                        ms(start),
-                        {
-                            "availability": 0.4 if silent else 0.99,
-                            "suspect_minutes": 0.0,
-                            "status": "silent" if silent else "ok",
-                            "reasons": "no readings" if silent else "",
-                        },
-                    )
-                )
-
-        # --- collector counters: running totals every 10 s for the last hour ------------------
-        for number, collector in enumerate(COLLECTORS):
-            for tick in range(360):
-                at = now - timedelta(seconds=10 * (360 - tick))
-                received = float(tick * (100 + number))
-                points.append(
-                    Point(
-                        "ingest",
-                        {"collector": collector},
-                        ms(at),
-                        {
-                            "received": received,
-                            "stored": received - tick,
-                            "quarantined": float(tick),
-                            "duplicates": float(tick // 10),
-                            "spooled": 0.0,
-                            "replayed": 0.0,
-                            "acknowledged": received,
-                            "lag_s": 0.5 + number,
-                        },
-                    )
-                )
-                for reason_number, reason in enumerate(REASONS):
-                    points.append(
-                        Point(
-                            "ingest_quarantine",
-                            {"collector": collector, "reason": reason},
-                            ms(at),
-                            {"count": float(tick // (reason_number + 1))},
-                        )
-                    )
-        store.write_points(points)
+        store.write_readings(planted_readings(registry, now))
+        store.write_points(results(registry, now, quarantine=True))
     finally:
         store.close()
-    return Filled(now_ms=ms(now), periods=periods)
+    return Filled(now_ms=ms(now), periods=[m.strftime("%Y-%m") for m in last_months(now, 3)])
+
+
+def planted_readings(registry: Registry, now: datetime) -> list[Reading]:
+    """Every sensor every report interval for HOURS hours, and hourly weather per station."""
+    interval = timedelta(seconds=alerts.REPORT_INTERVAL_S)
+    readings: list[Reading] = []
+    steps = int(timedelta(hours=HOURS) / interval)
+    for sensor_id, place in registry.sensors.items():
+        kind = str(place.sensor.kind)
+        zone = str(place.sensor.zone)
+        for step in range(steps):
+            at = now - step * interval - timedelta(seconds=30)
+            minutes_ago = (now - at).total_seconds() / 60
+            if sensor_id == SILENT_SENSOR and minutes_ago < SILENT_FOR_MIN:
+                continue
+            value = _reading_value(kind, zone, place.entrance.id, minutes_ago)
+            readings.append(Reading(sensor_id, kind, ms(at), value))
+    for school in registry.schools.values():
+        station = f"smhi-{school.weather_station}"
+        for hour in range(HOURS):
+            at = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hour)
+            readings.append(Reading(station, "precipitation", ms(at), 0.2 * (hour % 5)))
+            readings.append(Reading(station, "air_temperature", ms(at), 1.0 - hour / 10))
+    return readings
+
+
+def results(registry: Registry, now: datetime, quarantine: bool) -> list[Point]:
+    """What analytics (trend, kpi, scorecard, sensor_health) and the collector (ingest, and with
+    `quarantine` ingest_quarantine) write, per the BRIEF contracts."""
+    points: list[Point] = []
+    # --- weekly trends (Monday 00:00 local) for 20 weeks ----------------------------------
+    today = now.astimezone(STOCKHOLM).date()
+    monday = today - timedelta(days=today.weekday())
+    for entrance_id, (_entrance, school) in registry.entrances.items():
+        location = {
+            "entrance": entrance_id,
+            "school": school.id,
+            "municipality": school.municipality,
+        }
+        for week in range(20):
+            start = datetime.combine(
+                monday - timedelta(weeks=week), datetime.min.time(), tzinfo=STOCKHOLM
+            )
+            for metric, value in (
+                ("grit_load", 5000.0 + 100 * week),
+                ("wet_minutes", 30.0 + week),
+                ("cleaning_interventions", float(3 + week % 4)),
+                ("slip_exposure", 12.0 + week % 7),
+            ):
+                points.append(
+                    Point("trend", {**location, "metric": metric}, ms(start), {"value": value})
+                )
+
+    # --- monthly KPI results and scorecards per installation ------------------------------
+    months = last_months(now, 3)
+    periods = [m.strftime("%Y-%m") for m in months]
+    for installation in registry.document.installations:
+        _entrance, school = registry.entrances[installation.entrance]
+        tags = {
+            "contract": installation.contract,
+            "supplier": installation.supplier,
+            "installation": installation.id,
+            "entrance": installation.entrance,
+            "school": school.id,
+            "municipality": school.municipality,
+        }
+        for index, (start, period) in enumerate(zip(months, periods, strict=True)):
+            for number, kpi in enumerate(KPIS):
+                raw = 0.8 + 0.02 * number + 0.01 * index
+                status = ("pass", "fail", "insufficient")[(number + index) % 3]
+                points.append(
+                    Point(
+                        "kpi",
+                        {**tags, "kpi": kpi, "period": period},
+                        ms(start),
+                        {
+                            "raw": raw,
+                            "raw_low": raw - 0.05,
+                            "raw_high": raw + 0.05,
+                            "adjusted": raw + 0.03,
+                            "adjusted_low": raw - 0.02,
+                            "adjusted_high": raw + 0.08,
+                            "target": 0.9,
+                            "weight": 0.2,
+                            "availability": 0.97,
+                            "status": status,
+                        },
+                    )
+                )
+            points.append(
+                Point(
+                    "scorecard",
+                    {**tags, "period": period},
+                    ms(start),
+                    {
+                        "score": 0.7 + 0.05 * index,
+                        "bonus_malus_sek": 300.0 * index - 200.0,
+                        "payment_sek": 18_000.0 + 300.0 * index - 200.0,
+                        "document": '{"note": "test scorecard"}',
+                    },
+                )
+            )
+
+    # --- sensor health per sensor for the last two months --------------------------------
+    for sensor_id, place in registry.sensors.items():
+        silent = sensor_id == SILENT_SENSOR
+        for start, period in zip(months[-2:], periods[-2:], strict=True):
+            points.append(
+                Point(
+                    "sensor_health",
+                    {**place.tags(), "period": period},
+                    ms(start),
+                    {
+                        "availability": 0.4 if silent else 0.99,
+                        "suspect_minutes": 0.0,
+                        "status": "silent" if silent else "ok",
+                        "reasons": "no readings" if silent else "",
+                    },
+                )
+            )
+
+    # --- collector counters: running totals every 10 s for the last hour ------------------
+    for number, collector in enumerate(COLLECTORS):
+        for tick in range(360):
+            at = now - timedelta(seconds=10 * (360 - tick))
+            received = float(tick * (100 + number))
+            points.append(
+                Point(
+                    "ingest",
+                    {"collector": collector},
+                    ms(at),
+                    {
+                        "received": received,
+                        "stored": received - tick,
+                        "quarantined": float(tick),
+                        "duplicates": float(tick // 10),
+                        "spooled": 0.0,
+                        "replayed": 0.0,
+                        "acknowledged": received,
+                        "lag_s": 0.5 + number,
+                    },
+                )
+            )
+            for reason_number, reason in enumerate(REASONS if quarantine else ()):
+                points.append(
+                    Point(
+                        "ingest_quarantine",
+                        {"collector": collector, "reason": reason},
+                        ms(at),
+                        {"count": float(tick // (reason_number + 1))},
+                    )
+                )
+    return points
