@@ -198,6 +198,38 @@ def entrance_live() -> JSON:
     ]
     day = [
         Panel(
+            "Inner floor wet or dry",
+            "state-timeline",
+            [
+                target(
+                    'SELECT max("value") FROM "reading" WHERE "kind" = \'moisture\' '
+                    f"AND \"zone\" = 'inner' AND {LOCATION} AND $timeFilter "
+                    'GROUP BY time($__interval), "entrance" fill(previous)',
+                    alias="$tag_entrance",
+                )
+            ],
+            description=(
+                "When and for how long each entrance's inner floor was wet: since when it is "
+                "wet now, and whether the morning arrivals walked on a wet floor."
+            ),
+            unit="percent",
+            thresholds=thresholds((None, OK), (wet, BAD)),
+            mappings=[
+                range_mapping(0, wet, "Dry", OK),
+                range_mapping(wet, 100, "WET", BAD),
+            ],
+            width=24,
+            height=7,
+            options={
+                "showValue": "never",
+                "mergeValues": True,
+                "alignValue": "left",
+                "rowHeight": 0.8,
+                "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
+                "tooltip": {"mode": "single", "sort": "none"},
+            },
+        ),
+        Panel(
             "Moisture per zone",
             "timeseries",
             [target(over_time("moisture"), alias="$tag_entrance $tag_zone")],

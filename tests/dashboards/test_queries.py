@@ -25,6 +25,7 @@ from floorwatch.store.influx import InfluxStore
 from tests.dashboards.fill import (
     SILENT_SENSOR,
     WET_ENTRANCE,
+    WET_FOR_MIN,
     Filled,
     fill,
     month_start,
@@ -228,3 +229,24 @@ def test_monthly_kpi_points_show_on_the_first_of_the_month_in_local_time(
         assert {row[0] for row in one["values"]} == starts
         raw, adjusted, target = one["values"][0][1:]
         assert adjusted > raw and target == 0.9
+
+
+def test_wet_or_dry_timeline_shows_since_when_the_floor_is_wet(
+    filled: tuple[InfluxStore, Filled],
+) -> None:
+    store, facts = filled
+    model = DASHBOARDS["entrance-live"]
+    panel = next(p for p in panels(model) if p["title"] == "Inner floor wet or dry")
+    (series,) = run_panel(store, model, panel, resolve_variables(store, model, "all"), facts.now_ms)
+    by_entrance = {one["tags"]["entrance"]: one["values"] for one in series}
+    wet_since = [
+        time for time, value in by_entrance[WET_ENTRANCE] if value and value > alerts.WET_THRESHOLD
+    ]
+    minutes = (facts.now_ms - min(wet_since)) / 60_000
+    assert WET_FOR_MIN - 10 <= minutes <= WET_FOR_MIN + 10
+    dry = [
+        e
+        for e, values in by_entrance.items()
+        if all(v is None or v <= alerts.WET_THRESHOLD for _, v in values)
+    ]
+    assert len(dry) == len(by_entrance) - 1
