@@ -7,12 +7,13 @@ the health check script runs against the real InfluxDB.
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import re
-import subprocess
 import sys
+import time
 import uuid
-from pathlib import Path
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -200,25 +201,40 @@ def test_grafana_is_provisioned_from_the_committed_files_with_every_variable_set
 
 
 # --- the health check script against the real InfluxDB ----------------------------------------
-def _healthcheck(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "deploy" / "healthcheck.py"), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=30,
+@dataclass
+class Checked:
+    returncode: int
+    stdout: str
+
+
+def _load_healthcheck() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "floorwatch_healthcheck", REPO / "deploy" / "healthcheck.py"
     )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_collector_health_check_needs_recent_counters(influxdb: InfluxDB, tmp_path: Path) -> None:
+def test_collector_health_check_needs_recent_counters(
+    influxdb: InfluxDB, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The script the image installs as floorwatch-healthcheck, run against the real InfluxDB."""
+    healthcheck = _load_healthcheck()
     url = influxdb.url(f"health_{uuid.uuid4().hex[:8]}")
-    env = {"FLOORWATCH_STORE_URL": url, "FLOORWATCH_CLIENT_ID": "floorwatch-collector-1"}
+    monkeypatch.setenv("FLOORWATCH_STORE_URL", url)
+
+    def check(*args: str, client_id: str = "floorwatch-collector-1") -> Checked:
+        monkeypatch.setenv("FLOORWATCH_CLIENT_ID", client_id)
+        monkeypatch.setattr(sys, "argv", ["floorwatch-healthcheck", *args])
+        code = healthcheck.main()
+        return Checked(code, capsys.readouterr().out)
+
     store = open_store(url)
     try:
-        unhealthy = _healthcheck("collector", env=env)
+        unhealthy = check("collector")
         assert unhealthy.returncode == 1 and "no ingest counters" in unhealthy.stdout
-        import time
-
         store.write_points(
             [
                 Point(
@@ -231,8 +247,10 @@ def test_collector_health_check_needs_recent_counters(influxdb: InfluxDB, tmp_pa
         )
     finally:
         store.close()
-    healthy = _healthcheck("collector", env=env)
+    healthy = check("collector")
     assert healthy.returncode == 0, healthy.stdout
-    other = _healthcheck("collector", env={**env, "FLOORWATCH_CLIENT_ID": "another"})
-    assert other.returncode == 1
-    assert _healthcheck("nonsense", env=env).returncode == 2
+    assert check("collector", client_id="another").returncode == 1
+    assert check("nonsense").returncode == 2
+    monkeypatch.setenv("FLOORWATCH_STORE_URL", "influxdb://127.0.0.1:1/none")
+    down = check("collector")
+    assert down.returncode == 1 and down.stdout.startswith("unhealthy: ")

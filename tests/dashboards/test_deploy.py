@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,9 +23,10 @@ import pytest
 from dashboards import alerts
 from dashboards.build import build_dashboards
 from dashboards.deploy import deploy
+from floorwatch.cli import main
 from floorwatch.errors import AccessDenied, ConfigError, FloorwatchError, InvalidRequest
 from floorwatch.settings import parse_store_url
-from tests.services import REPO, free_port
+from tests.services import free_port
 
 TOKEN = "glsa_test_token"
 INFLUX = parse_store_url("influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch")
@@ -303,29 +302,48 @@ def test_errors_are_translated(grafana: GrafanaStandIn) -> None:
         deploy(grafana.url, TOKEN, parse_store_url("sqlite:///x.db"))
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "floorwatch", "dashboards", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=60,
-    )
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_cli_deploys_and_reports_one_line_per_object(grafana: GrafanaStandIn) -> None:
-    import os
+@pytest.fixture
+def cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., CliResult]:
+    """Run `floorwatch dashboards ...` in-process through the root CLI's main(), which finds the
+    group through the `floorwatch.commands` entry point (pyproject.toml) and maps library errors
+    to one line and an exit code, as the installed command does."""
 
-    env = {**os.environ, "GRAFANA_TOKEN": TOKEN}
-    result = _cli(
+    def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
+        with monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            capsys.readouterr()
+            try:
+                main(["dashboards", *args])
+                code = 0
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+            out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
+
+
+def test_cli_deploys_and_reports_one_line_per_object(
+    grafana: GrafanaStandIn, cli: Callable[..., CliResult]
+) -> None:
+    result = cli(
         "deploy",
         "--url",
         grafana.url,
         "--influxdb-url",
         "influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch",
         "--alerts",
-        env={**env, "FLOORWATCH_ALERT_EMAILS": "fm@skurup.se"},
+        env={"GRAFANA_TOKEN": TOKEN, "FLOORWATCH_ALERT_EMAILS": "fm@skurup.se"},
     )
     assert result.returncode == 0, result.stderr
     assert "datasource created" in result.stdout
@@ -334,21 +352,21 @@ def test_cli_deploys_and_reports_one_line_per_object(grafana: GrafanaStandIn) ->
     assert "deployed 4 dashboards" in result.stdout
     assert "reader-secret" not in result.stdout
 
-    bad = _cli(
+    bad = cli(
         "deploy", "--url", grafana.url, "--token", "nope", "--influxdb-url", "influxdb://h/db"
     )
     assert bad.returncode == AccessDenied.exit_code
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: ")
 
-    sqlite = _cli(
+    sqlite = cli(
         "deploy", "--url", grafana.url, "--token", TOKEN, "--influxdb-url", "sqlite:///x.db"
     )
     assert sqlite.returncode == ConfigError.exit_code
     assert "Grafana reads InfluxDB" in sqlite.stderr
 
 
-def test_cli_build_check_passes_on_the_committed_files() -> None:
-    result = _cli("build", "--check")
+def test_cli_build_check_passes_on_the_committed_files(cli: Callable[..., CliResult]) -> None:
+    result = cli("build", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout
 

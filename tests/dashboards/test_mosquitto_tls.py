@@ -148,7 +148,7 @@ def test_the_tls_listener_refuses_plain_mqtt_and_wrong_passwords(
     plain.connect("127.0.0.1", tls_port, keepalive=5)
     plain.loop_start()
     try:
-        assert not answered.wait(3)
+        assert not answered.wait(1.5)
     finally:
         plain.loop_stop()
 
