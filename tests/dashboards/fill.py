@@ -109,9 +109,11 @@ def planted_readings(registry: Registry, now: datetime) -> list[Reading]:
     return readings
 
 
-def results(registry: Registry, now: datetime, quarantine: bool) -> list[Point]:
-    """What analytics (trend, kpi, scorecard, sensor_health) and the collector (ingest, and with
-    `quarantine` ingest_quarantine) write, per the BRIEF contracts."""
+def results(
+    registry: Registry, now: datetime, quarantine: bool = True, collectors: bool = True
+) -> list[Point]:
+    """What analytics writes (trend, kpi, scorecard, sensor_health) and, with `collectors`, what
+    the collectors write (ingest; with `quarantine` also ingest_quarantine), per BRIEF."""
     points: list[Point] = []
     # --- weekly trends (Monday 00:00 local) for 20 weeks ----------------------------------
     today = now.astimezone(STOCKHOLM).date()
@@ -205,7 +207,7 @@ def results(registry: Registry, now: datetime, quarantine: bool) -> list[Point]:
             )
 
     # --- collector counters: running totals every 10 s for the last hour ------------------
-    for number, collector in enumerate(COLLECTORS):
+    for number, collector in enumerate(COLLECTORS if collectors else ()):
         for tick in range(360):
             at = now - timedelta(seconds=10 * (360 - tick))
             received = float(tick * (100 + number))

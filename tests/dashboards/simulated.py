@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -20,9 +21,10 @@ from floorwatch.readings import Point, Reading
 from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from ingest.decoders import DecodeContext, SensorCatalog, decode
-from simulators import load_scenario, simulate
+from simulators import Simulation, load_scenario, simulate
 
 COLLECTOR = "floorwatch-collector-1"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 WEATHER_KINDS = ("precipitation", "air_temperature", "snow_depth")
 
 
@@ -33,11 +35,21 @@ class Simulated:
     rejected: dict[str, int]
 
 
+_SIMULATIONS: dict[date, Simulation] = {}
+
+
+def pilot_simulation(registry: Registry, now: datetime) -> Simulation:
+    """The example pilot from yesterday (local) to the end of today, simulated once per run."""
+    yesterday = (now.astimezone(STOCKHOLM) - timedelta(days=1)).date()
+    if yesterday not in _SIMULATIONS:
+        _SIMULATIONS[yesterday] = simulate(registry, load_scenario(), yesterday, days=2, seed=7)
+    return _SIMULATIONS[yesterday]
+
+
 def fill_simulated(url: str, registry: Registry, now: datetime | None = None) -> Simulated:
     now = now or datetime.now(UTC)
     now_ms = int(now.timestamp() * 1000)
-    start = (now - timedelta(days=1)).date()
-    simulation = simulate(registry, load_scenario(), start, days=2, seed=7)
+    simulation = pilot_simulation(registry, now)
     context = DecodeContext(SensorCatalog(registry), now_ms=now_ms)
     readings: list[Reading] = []
     rejected: Counter[str] = Counter()

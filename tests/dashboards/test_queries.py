@@ -66,11 +66,13 @@ def grafana_regex(values: list[str]) -> str:
     return escaped[0] if len(escaped) == 1 else "(" + "|".join(escaped) + ")"
 
 
-def interpolate(query: str, variables: dict[str, str], now_ms: int, range_ms: int) -> str:
+def interpolate(
+    query: str, variables: dict[str, str], now_ms: int, range_ms: int, interval: str = ""
+) -> str:
     time_filter = f"time >= {now_ms - range_ms}ms and time <= {now_ms}ms"
     # Grafana's $__interval: the range over ~1000 points, rounded; 1m or more here.
-    interval_s = max(60, range_ms // 1000 // 1000)
-    text = query.replace("$timeFilter", time_filter).replace("$__interval", f"{interval_s}s")
+    interval = interval or f"{max(60, range_ms // 1000 // 1000)}s"
+    text = query.replace("$timeFilter", time_filter).replace("$__interval", interval)
     for name in sorted(variables, key=len, reverse=True):
         text = text.replace(f"${name}", variables[name])
     assert not re.search(r"\$[A-Za-z_]", text), f"undefined variable in {text}"
