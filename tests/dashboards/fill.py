@@ -112,8 +112,15 @@ def planted_readings(registry: Registry, now: datetime) -> list[Reading]:
 def results(
     registry: Registry, now: datetime, quarantine: bool = True, collectors: bool = True
 ) -> list[Point]:
-    """What analytics writes (trend, kpi, scorecard, sensor_health) and, with `collectors`, what
-    the collectors write (ingest; with `quarantine` also ingest_quarantine), per BRIEF."""
+    """What analytics writes and, with `collectors`, what the collectors write."""
+    points = analytics_results(registry, now)
+    if collectors:
+        points += collector_counters(now, quarantine)
+    return points
+
+
+def analytics_results(registry: Registry, now: datetime) -> list[Point]:
+    """trend, kpi, scorecard and sensor_health points per the BRIEF contracts."""
     points: list[Point] = []
     # --- weekly trends (Monday 00:00 local) for 20 weeks ----------------------------------
     today = now.astimezone(STOCKHOLM).date()
@@ -206,8 +213,14 @@ def results(
                 )
             )
 
-    # --- collector counters: running totals every 10 s for the last hour ------------------
-    for number, collector in enumerate(COLLECTORS if collectors else ()):
+    return points
+
+
+def collector_counters(now: datetime, quarantine: bool = True) -> list[Point]:
+    """Two collectors' running totals every 10 s for the last hour: `ingest` and, with
+    `quarantine`, `ingest_quarantine` per reason."""
+    points: list[Point] = []
+    for number, collector in enumerate(COLLECTORS):
         for tick in range(360):
             at = now - timedelta(seconds=10 * (360 - tick))
             received = float(tick * (100 + number))
