@@ -509,14 +509,6 @@ def supplier_outcomes() -> JSON:
             f'AND $timeFilter GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}'
         )
 
-    def status_count(status: str) -> JSON:
-        return target(
-            f'SELECT count("status") FROM "kpi" WHERE "status" = \'{status}\' '
-            f"AND {SUPPLIER_LOCATION} AND $timeFilter",
-            ref_id=status[0].upper(),
-            alias=status,
-        )
-
     scores = [
         Panel(
             "Score per supplier and month",
@@ -561,10 +553,17 @@ def supplier_outcomes() -> JSON:
         Panel(
             "KPI results by status",
             "stat",
-            [status_count("pass"), status_count("fail"), status_count("insufficient")],
+            [
+                target(
+                    'SELECT sum("pass") AS "pass", sum("fail") AS "fail", '
+                    'sum("insufficient") AS "insufficient" FROM "scorecard" '
+                    f"WHERE {SUPPLIER_LOCATION} AND $timeFilter",
+                    alias="$col",
+                )
+            ],
             description=(
                 "KPI results (entrance x KPI x month) that pass, fail, or have insufficient data "
-                "(neither paid nor penalised; technicians are told)."
+                "(neither paid nor penalised; technicians are told), from the scorecards."
             ),
             unit="none",
             thresholds=thresholds((None, INFO)),
@@ -577,7 +576,7 @@ def supplier_outcomes() -> JSON:
                 }
                 for name, colour in (("pass", OK), ("fail", BAD), ("insufficient", WARN))
             ],
-            options={**stat_options(), "reduceOptions": {"calcs": ["sum"], "fields": ""}},
+            options=stat_options(),
             width=6,
         ),
     ]

@@ -188,6 +188,9 @@ def analytics_results(registry: Registry, now: datetime) -> list[Point]:
                     ms(start),
                     {
                         "score": 0.7 + 0.05 * index,
+                        "pass": float(2 + index),
+                        "fail": 2.0,
+                        "insufficient": float(2 - index),
                         "bonus_malus_sek": 300.0 * index - 200.0,
                         "payment_sek": 18_000.0 + 300.0 * index - 200.0,
                         "document": '{"note": "test scorecard"}',
