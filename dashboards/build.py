@@ -1,0 +1,1004 @@
+"""The four Floorwatch dashboards and the Grafana provisioning files, generated from this code.
+
+One source of truth: `floorwatch dashboards build` writes `dashboards/json/*.json` and
+`dashboards/provisioning/**.yaml` from here, and a test checks the committed files are what this
+produces. Queries are raw InfluxQL on the measurements of the shared contract (BRIEF):
+`reading`, `trend`, `kpi`, `scorecard`, `ingest`, `ingest_quarantine`, `sensor_health`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dashboards import alerts
+from dashboards.model import (
+    BAD,
+    DATASOURCE_UID,
+    INFO,
+    JSON,
+    OK,
+    WARN,
+    Panel,
+    dashboard,
+    query_variable,
+    range_mapping,
+    target,
+    thresholds,
+)
+from floorwatch.registry.schema import KpiName
+
+HERE = Path(__file__).resolve().parent
+JSON_DIR = HERE / "json"
+PROVISIONING_DIR = HERE / "provisioning"
+
+# Where docker-compose mounts dashboards/json inside the Grafana container.
+CONTAINER_DASHBOARDS = "/var/lib/grafana/dashboards/floorwatch"
+
+LOCATION = (
+    '"municipality" =~ /^$municipality$/ AND "school" =~ /^$school$/ '
+    'AND "entrance" =~ /^$entrance$/'
+)
+MEASURED = '"kind" =~ /^(moisture|dirt|footfall)$/'
+
+
+# --- template variables ---------------------------------------------------------------------------
+def location_variables(measurement: str, supplier: bool = False) -> list[JSON]:
+    """municipality -> [supplier ->] school -> entrance, each filtered by the ones before it."""
+    source = f'SHOW TAG VALUES FROM "{measurement}" WITH KEY'
+    chain = '"municipality" =~ /^$municipality$/'
+    variables = [
+        query_variable("municipality", "Municipality", f'{source} = "municipality"'),
+    ]
+    if supplier:
+        variables.append(
+            query_variable("supplier", "Supplier", f'{source} = "supplier" WHERE {chain}')
+        )
+        chain += ' AND "supplier" =~ /^$supplier$/'
+    variables.append(query_variable("school", "School", f'{source} = "school" WHERE {chain}'))
+    chain += ' AND "school" =~ /^$school$/'
+    variables.append(query_variable("entrance", "Entrance", f'{source} = "entrance" WHERE {chain}'))
+    return variables
+
+
+def line(
+    fill: int = 10, bars: bool = False, stack: bool = False, threshold_line: bool = False
+) -> JSON:
+    """fieldConfig.defaults.custom for a time series panel."""
+    custom: JSON = {
+        "drawStyle": "bars" if bars else "line",
+        "lineWidth": 1 if bars else 2,
+        "fillOpacity": 80 if bars else fill,
+        "spanNulls": False,
+        "showPoints": "never" if not bars else "auto",
+        "stacking": {"mode": "normal" if stack else "none", "group": "A"},
+        "thresholdsStyle": {"mode": "dashed" if threshold_line else "off"},
+    }
+    return custom
+
+
+def stat_options(text_mode: str = "value_and_name") -> JSON:
+    return {
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "colorMode": "background",
+        "graphMode": "none",
+        "textMode": text_mode,
+        "justifyMode": "auto",
+        "orientation": "auto",
+    }
+
+
+def legend(*calcs: str) -> JSON:
+    return {
+        "legend": {
+            "showLegend": True,
+            "displayMode": "table",
+            "placement": "right",
+            "calcs": list(calcs),
+        },
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
+
+
+# --- Entrance live -----------------------------------------------------------------------------
+def entrance_live() -> JSON:
+    wet = alerts.WET_THRESHOLD
+    dirty = alerts.DIRT_THRESHOLD
+    moisture_colours = thresholds((None, OK), (wet, WARN), (2 * wet, BAD))
+    dirt_colours = thresholds((None, OK), (dirty, WARN), (2 * dirty, BAD))
+
+    def latest(kind: str, extra: str = "") -> str:
+        return (
+            f'SELECT last("value") FROM "reading" WHERE "kind" = \'{kind}\'{extra} '
+            f'AND {LOCATION} AND $timeFilter GROUP BY "entrance", "zone"'
+        )
+
+    def over_time(kind: str, aggregate: str = "mean", interval: str = "$__interval") -> str:
+        return (
+            f'SELECT {aggregate}("value") FROM "reading" WHERE "kind" = \'{kind}\' '
+            f"AND {LOCATION} AND $timeFilter "
+            f'GROUP BY time({interval}), "entrance", "zone" fill(none)'
+        )
+
+    now = [
+        Panel(
+            "Inner floor wet now",
+            "stat",
+            [
+                target(
+                    'SELECT last("value") FROM "reading" WHERE "kind" = \'moisture\' '
+                    f'AND "zone" = \'inner\' AND {LOCATION} AND $timeFilter GROUP BY "entrance"',
+                    alias="$tag_entrance",
+                )
+            ],
+            description=(
+                f"Latest inner-zone moisture per entrance (last hour): WET above {wet:g} % "
+                "(the contract's wet threshold), where pupils walk after the mats."
+            ),
+            unit="percent",
+            thresholds=thresholds((None, OK), (wet, BAD)),
+            mappings=[
+                range_mapping(0, wet, "Dry", OK),
+                range_mapping(wet, 100, "WET", BAD),
+            ],
+            width=24,
+            height=5,
+            time_from="1h",
+            options=stat_options(),
+        ),
+        Panel(
+            "Moisture now",
+            "stat",
+            [target(latest("moisture"), alias="$tag_entrance $tag_zone")],
+            description="Latest surface wetness per entrance and zone (outside, entry, inner).",
+            unit="percent",
+            thresholds=moisture_colours,
+            decimals=0,
+            minimum=0,
+            maximum=100,
+            width=9,
+            time_from="1h",
+            options=stat_options(),
+        ),
+        Panel(
+            "Dirt now",
+            "stat",
+            [target(latest("dirt"), alias="$tag_entrance $tag_zone")],
+            description=f"Latest soiling index (0 clean to 100) per zone; orange from {dirty:g}.",
+            unit="none",
+            thresholds=dirt_colours,
+            decimals=0,
+            minimum=0,
+            maximum=100,
+            width=9,
+            time_from="1h",
+            options=stat_options(),
+        ),
+        Panel(
+            "Passages in the last hour",
+            "stat",
+            [
+                target(
+                    'SELECT sum("value") FROM "reading" WHERE "kind" = \'footfall\' '
+                    f'AND {LOCATION} AND $timeFilter GROUP BY "entrance"',
+                    alias="$tag_entrance",
+                )
+            ],
+            description="People passing each entrance in the last hour (footfall counters).",
+            unit="none",
+            thresholds=thresholds((None, INFO)),
+            decimals=0,
+            width=6,
+            time_from="1h",
+            options={**stat_options(), "colorMode": "value"},
+        ),
+    ]
+    day = [
+        Panel(
+            "Inner floor wet or dry",
+            "state-timeline",
+            [
+                target(
+                    'SELECT max("value") FROM "reading" WHERE "kind" = \'moisture\' '
+                    f"AND \"zone\" = 'inner' AND {LOCATION} AND $timeFilter "
+                    'GROUP BY time($__interval), "entrance" fill(previous)',
+                    alias="$tag_entrance",
+                )
+            ],
+            description=(
+                "When and for how long each entrance's inner floor was wet: since when it is "
+                "wet now, and whether the morning arrivals walked on a wet floor."
+            ),
+            unit="percent",
+            thresholds=thresholds((None, OK), (wet, BAD)),
+            mappings=[
+                range_mapping(0, wet, "Dry", OK),
+                range_mapping(wet, 100, "WET", BAD),
+            ],
+            width=24,
+            height=7,
+            options={
+                "showValue": "never",
+                "mergeValues": True,
+                "alignValue": "left",
+                "rowHeight": 0.8,
+                "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
+                "tooltip": {"mode": "single", "sort": "none"},
+            },
+        ),
+        Panel(
+            "Moisture per zone",
+            "timeseries",
+            [target(over_time("moisture"), alias="$tag_entrance $tag_zone")],
+            description=f"Surface wetness; the dashed line is the wet threshold ({wet:g} %).",
+            unit="percent",
+            thresholds=moisture_colours,
+            minimum=0,
+            maximum=100,
+            custom=line(threshold_line=True),
+            options=legend("max", "last"),
+        ),
+        Panel(
+            "Dirt per zone",
+            "timeseries",
+            [target(over_time("dirt"), alias="$tag_entrance $tag_zone")],
+            description=f"Soiling index; the dashed line is the dirt threshold ({dirty:g}).",
+            unit="none",
+            thresholds=dirt_colours,
+            minimum=0,
+            maximum=100,
+            custom=line(threshold_line=True),
+            options=legend("max", "last"),
+        ),
+        Panel(
+            "Passages per 15 minutes",
+            "timeseries",
+            [
+                target(
+                    'SELECT sum("value") FROM "reading" WHERE "kind" = \'footfall\' '
+                    f"AND {LOCATION} AND $timeFilter "
+                    'GROUP BY time(15m), "entrance" fill(none)',
+                    alias="$tag_entrance",
+                )
+            ],
+            description="Footfall: the morning arrival peak is when wet floors matter most.",
+            unit="none",
+            decimals=0,
+            custom=line(bars=True, stack=True),
+            options=legend("sum"),
+        ),
+        Panel(
+            "Wet time in the inner zone",
+            "bargauge",
+            [
+                target(
+                    f'SELECT count("value") * {alerts.REPORT_INTERVAL_S / 60:g} FROM "reading" '
+                    "WHERE \"kind\" = 'moisture' AND \"zone\" = 'inner' "
+                    f'AND "value" > {wet:g} AND {LOCATION} AND $timeFilter GROUP BY "entrance"',
+                    alias="$tag_entrance",
+                )
+            ],
+            description=(
+                "Minutes with inner-zone moisture above the wet threshold in the time range "
+                f"(wet readings x the {alerts.REPORT_INTERVAL_S // 60}-minute report interval)."
+            ),
+            unit="m",
+            thresholds=thresholds((None, OK), (alerts.WET_ALERT_MINUTES, WARN), (120, BAD)),
+            decimals=0,
+            options={
+                "reduceOptions": {"calcs": ["sum"], "fields": "", "values": False},
+                "orientation": "horizontal",
+                "displayMode": "gradient",
+                "showUnfilled": True,
+            },
+        ),
+        Panel(
+            "Precipitation (SMHI)",
+            "timeseries",
+            [
+                target(
+                    'SELECT mean("value") FROM "reading" WHERE "kind" = \'precipitation\' '
+                    'AND $timeFilter GROUP BY time(1h), "sensor_id" fill(none)',
+                    alias="$tag_sensor_id",
+                )
+            ],
+            description="Hourly precipitation at the schools' SMHI weather stations.",
+            unit="suffix: mm/h",
+            custom=line(bars=True),
+            width=12,
+            height=6,
+        ),
+        Panel(
+            "Air temperature (SMHI)",
+            "timeseries",
+            [
+                target(
+                    'SELECT mean("value") FROM "reading" WHERE "kind" = \'air_temperature\' '
+                    'AND $timeFilter GROUP BY time(1h), "sensor_id" fill(none)',
+                    alias="$tag_sensor_id",
+                )
+            ],
+            description="Near 0 °C snow melts into water tracked in.",
+            unit="celsius",
+            thresholds=thresholds((None, INFO), (0, OK)),
+            custom=line(threshold_line=True),
+            width=12,
+            height=6,
+        ),
+    ]
+    return dashboard(
+        uid="floorwatch-entrance-live",
+        title="Floorwatch: entrance live",
+        description="Is the floor wet or dirty now, per entrance and zone, and over the last 24 h.",
+        tags=["live", "facility"],
+        variables=location_variables("reading"),
+        sections=[("Now", now), ("Last 24 hours", day)],
+        time_from="now-24h",
+        refresh="1m",
+    )
+
+
+# --- Wear and work environment ---------------------------------------------------------------
+def trend_query(metric: str, select: str = '"value"') -> str:
+    return (
+        f'SELECT {select} FROM "trend" WHERE "metric" = \'{metric}\' AND {LOCATION} '
+        'AND $timeFilter GROUP BY "entrance"'
+    )
+
+
+def wear_and_work_environment() -> JSON:
+    weekly = "Weekly values (Monday to Sunday) written by analytics."
+    wear = [
+        Panel(
+            "Grit load per week",
+            "timeseries",
+            [target(trend_query("grit_load"), alias="$tag_entrance")],
+            description=(
+                "Passages x entry-zone soiling index per week: the abrasive load on the first "
+                f"metres of floor. {weekly}"
+            ),
+            unit="short",
+            custom=line(bars=True),
+            options=legend("mean", "max"),
+        ),
+        Panel(
+            "Cumulative wear proxy",
+            "timeseries",
+            [target(trend_query("grit_load", 'cumulative_sum("value")'), alias="$tag_entrance")],
+            description=(
+                "Grit load summed over the time range: the floor finish wears in proportion. "
+                "Compare entrances to plan refinishing."
+            ),
+            unit="short",
+            custom=line(fill=20),
+            options=legend("last"),
+        ),
+    ]
+    work = [
+        Panel(
+            "Wet minutes per week (school hours)",
+            "timeseries",
+            [target(trend_query("wet_minutes"), alias="$tag_entrance")],
+            description=f"Occupied minutes with the inner floor wet. {weekly}",
+            unit="m",
+            thresholds=thresholds((None, OK), (60, WARN), (300, BAD)),
+            custom=line(bars=True),
+            options=legend("mean", "max"),
+            width=8,
+        ),
+        Panel(
+            "Cleaning interventions per week",
+            "timeseries",
+            [target(trend_query("cleaning_interventions"), alias="$tag_entrance")],
+            description=(
+                "Cleanings detected from the data (sudden drops of the soiling index): the "
+                f"cleaning staff's workload at the entrance. {weekly}"
+            ),
+            unit="none",
+            decimals=0,
+            custom=line(bars=True),
+            options=legend("mean", "max"),
+            width=8,
+        ),
+        Panel(
+            "Slip exposure per week",
+            "timeseries",
+            [target(trend_query("slip_exposure"), alias="$tag_entrance")],
+            description=(
+                "Passages during wet minutes per 1,000 passages. Falls on slippery floors cause "
+                "nearly half of cleaners' workplace injuries."
+            ),
+            unit="suffix: ‰",
+            thresholds=thresholds((None, OK), (25, WARN), (50, BAD)),
+            custom=line(threshold_line=True),
+            options=legend("mean", "max"),
+            width=8,
+        ),
+        Panel(
+            "Totals in the time range",
+            "table",
+            [
+                target(
+                    'SELECT sum("value") AS "total" FROM "trend" WHERE '
+                    '"metric" =~ /^(grit_load|wet_minutes|cleaning_interventions)$/ '
+                    f'AND {LOCATION} AND $timeFilter GROUP BY "school", "entrance", "metric"',
+                    result_format="table",
+                )
+            ],
+            description="Season totals per entrance, to compare schools.",
+            unit="short",
+            decimals=0,
+            width=24,
+            options={"showHeader": True, "sortBy": [{"displayName": "total", "desc": True}]},
+        ),
+    ]
+    return dashboard(
+        uid="floorwatch-wear",
+        title="Floorwatch: wear and work environment",
+        description="Floor wear and the cleaning staff's work environment per entrance and season.",
+        tags=["trends", "facility"],
+        variables=location_variables("trend"),
+        sections=[("Floor wear", wear), ("Work environment", work)],
+        time_from="now-6M",
+        refresh="1h",
+    )
+
+
+# --- Supplier outcomes -------------------------------------------------------------------------
+SUPPLIER_LOCATION = LOCATION + ' AND "supplier" =~ /^$supplier$/'
+# KPI periods start at 00:00 Europe/Stockholm on the 1st: one-day buckets in local time keep each
+# month's results in one bucket, shown on the 1st (UTC buckets would show the 30th or 31st).
+LOCAL_DAYS = "tz('Europe/Stockholm')"
+
+# KPI name (analytics' `kpi` tag) -> (title, unit)
+KPI_DISPLAY: dict[str, tuple[str, str]] = {
+    KpiName.DRY_TIME_SHARE: ("Dry time share", "percentunit"),
+    KpiName.CLEAN_TIME_SHARE: ("Clean time share", "percentunit"),
+    KpiName.WET_RECOVERY_P90: ("Wet recovery, 90th percentile", "m"),
+    KpiName.SLIP_EXPOSURE: ("Slip exposure (per 1,000 passages)", "suffix: ‰"),
+    KpiName.DIRT_CAPTURE: ("Dirt capture", "percentunit"),
+    "data_availability": ("Data availability", "percentunit"),
+}
+
+
+def kpi_panel(kpi: str) -> Panel:
+    title, unit = KPI_DISPLAY[kpi]
+    # Monthly points (period start); one day buckets keep each month apart and average over the
+    # supplier's entrances in it.
+    query = (
+        'SELECT mean("raw") AS "raw", mean("adjusted") AS "adjusted", mean("target") AS "target" '
+        f'FROM "kpi" WHERE "kpi" = \'{kpi}\' AND {SUPPLIER_LOCATION} AND $timeFilter '
+        f'GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}'
+    )
+    return Panel(
+        title,
+        "timeseries",
+        [target(query, alias="$tag_supplier $col")],
+        description=(
+            f"{title} per supplier and month: raw, adjusted for weather and footfall, and the "
+            "contract target (dashed). Suppliers are ranked on the adjusted value."
+        ),
+        unit=unit,
+        custom={**line(), "showPoints": "always", "pointSize": 7},
+        overrides=[
+            {
+                "matcher": {"id": "byRegexp", "options": ".* target"},
+                "properties": [
+                    {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                    {"id": "color", "value": {"mode": "fixed", "fixedColor": "text"}},
+                    {"id": "custom.showPoints", "value": "never"},
+                ],
+            },
+            {
+                "matcher": {"id": "byRegexp", "options": ".* raw"},
+                "properties": [{"id": "custom.lineStyle", "value": {"fill": "dot"}}],
+            },
+        ],
+        options=legend("last"),
+        width=8,
+    )
+
+
+def supplier_outcomes() -> JSON:
+    def monthly_sum(field: str, name: str) -> str:
+        return (
+            f'SELECT sum("{field}") AS "{name}" FROM "scorecard" WHERE {SUPPLIER_LOCATION} '
+            f'AND $timeFilter GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}'
+        )
+
+    scores = [
+        Panel(
+            "Score per supplier and month",
+            "timeseries",
+            [
+                target(
+                    'SELECT mean("score") FROM "scorecard" WHERE '
+                    f"{SUPPLIER_LOCATION} AND $timeFilter "
+                    f'GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}',
+                    alias="$tag_supplier",
+                )
+            ],
+            description=(
+                "Weighted score (share of KPI weight that passes), mean over the supplier's "
+                "installations. Bonus above 0.8, malus below 0.6 in the pilot contract."
+            ),
+            unit="percentunit",
+            thresholds=thresholds((None, BAD), (0.6, WARN), (0.8, OK)),
+            minimum=0,
+            maximum=1,
+            custom={**line(threshold_line=True), "showPoints": "always", "pointSize": 7},
+            options=legend("last"),
+            width=9,
+        ),
+        Panel(
+            "Payment and bonus/malus per month",
+            "timeseries",
+            [
+                target(monthly_sum("payment_sek", "payment"), alias="$tag_supplier $col"),
+                target(
+                    monthly_sum("bonus_malus_sek", "bonus_malus"),
+                    ref_id="B",
+                    alias="$tag_supplier $col",
+                ),
+            ],
+            description="What each supplier is paid per month, all its installations together.",
+            unit="currencySEK",
+            custom=line(bars=True),
+            options=legend("sum"),
+            width=9,
+        ),
+        Panel(
+            "KPI results by status",
+            "stat",
+            [
+                target(
+                    'SELECT sum("pass") AS "pass", sum("fail") AS "fail", '
+                    'sum("insufficient") AS "insufficient" FROM "scorecard" '
+                    f"WHERE {SUPPLIER_LOCATION} AND $timeFilter",
+                    alias="$col",
+                )
+            ],
+            description=(
+                "KPI results (entrance x KPI x month) that pass, fail, or have insufficient data "
+                "(neither paid nor penalised; technicians are told), from the scorecards."
+            ),
+            unit="none",
+            thresholds=thresholds((None, INFO)),
+            overrides=[
+                {
+                    "matcher": {"id": "byName", "options": name},
+                    "properties": [
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": colour}}
+                    ],
+                }
+                for name, colour in (("pass", OK), ("fail", BAD), ("insufficient", WARN))
+            ],
+            options=stat_options(),
+            width=6,
+        ),
+    ]
+    kpis = [kpi_panel(kpi) for kpi in KPI_DISPLAY]
+    table = [
+        Panel(
+            "KPI results per entrance and month",
+            "table",
+            [
+                target(
+                    'SELECT "raw", "adjusted", "adjusted_low", "adjusted_high", "target", '
+                    f'"availability", "status" FROM "kpi" WHERE {SUPPLIER_LOCATION} '
+                    'AND $timeFilter GROUP BY "supplier", "school", "entrance", "kpi", "period"',
+                    result_format="table",
+                )
+            ],
+            description=(
+                "Every KPI result with its confidence interval (adjusted_low..adjusted_high, "
+                "bootstrap over days): the scorecard's numbers, explainable line by line."
+            ),
+            unit="short",
+            decimals=3,
+            overrides=[
+                {
+                    "matcher": {"id": "byName", "options": "status"},
+                    "properties": [
+                        {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                        {
+                            "id": "mappings",
+                            "value": [
+                                {
+                                    "type": "value",
+                                    "options": {
+                                        "pass": {"color": OK, "index": 0},
+                                        "fail": {"color": BAD, "index": 1},
+                                        "insufficient": {"color": WARN, "index": 2},
+                                    },
+                                }
+                            ],
+                        },
+                    ],
+                }
+            ],
+            width=24,
+            height=10,
+            options={"showHeader": True},
+        )
+    ]
+    return dashboard(
+        uid="floorwatch-supplier-outcomes",
+        title="Floorwatch: supplier outcomes",
+        description="Contract KPIs per supplier and month, raw and adjusted, against the targets.",
+        tags=["procurement", "kpi"],
+        variables=location_variables("kpi", supplier=True),
+        sections=[
+            ("Scorecards", scores),
+            ("KPIs: raw and adjusted against target", kpis),
+            ("Details", table),
+        ],
+        time_from="now-1y",
+        refresh="1h",
+    )
+
+
+# --- Operations --------------------------------------------------------------------------------
+def operations() -> JSON:
+    collector = '"collector" =~ /^$collector$/'
+
+    def rate(*fields: str) -> str:
+        selects = ", ".join(f'non_negative_derivative(max("{f}"), 1m) AS "{f}"' for f in fields)
+        return (
+            f'SELECT {selects} FROM "ingest" WHERE {collector} AND $timeFilter '
+            'GROUP BY time($__interval), "collector" fill(none)'
+        )
+
+    ingest = [
+        Panel(
+            "Messages per minute",
+            "timeseries",
+            [
+                target(
+                    rate("received", "stored", "quarantined", "duplicates"),
+                    alias="$tag_collector $col",
+                )
+            ],
+            description=(
+                "Rates from the collectors' running counters (written every counters_interval_s; "
+                "a restart resets them, which the non-negative derivative skips)."
+            ),
+            unit="short",
+            custom=line(),
+            options=legend("mean", "max"),
+            width=12,
+        ),
+        Panel(
+            "Spool",
+            "timeseries",
+            [target(rate("spooled", "replayed", "acknowledged"), alias="$tag_collector $col")],
+            description=(
+                "Readings spooled locally while the store was unavailable, and replayed after."
+            ),
+            unit="short",
+            custom=line(),
+            options=legend("max"),
+            width=6,
+        ),
+        Panel(
+            "Lag now",
+            "stat",
+            [
+                target(
+                    f'SELECT last("lag_s") FROM "ingest" WHERE {collector} AND $timeFilter '
+                    'GROUP BY "collector"',
+                    alias="$tag_collector",
+                )
+            ],
+            description="Seconds between a reading's time and its commit to the store.",
+            unit="s",
+            thresholds=thresholds((None, OK), (30, WARN), (300, BAD)),
+            time_from="5m",
+            options=stat_options(),
+            width=6,
+        ),
+        Panel(
+            "Quarantined per minute by reason",
+            "timeseries",
+            [
+                target(
+                    'SELECT non_negative_derivative(max("count"), 1m) FROM "ingest_quarantine" '
+                    f"WHERE {collector} AND $timeFilter "
+                    'GROUP BY time($__interval), "collector", "reason" fill(none)',
+                    alias="$tag_reason ($tag_collector)",
+                )
+            ],
+            description="Bad input by reason. Details: floorwatch quarantine, or the API.",
+            unit="short",
+            custom=line(bars=True, stack=True),
+            options=legend("sum"),
+            width=12,
+        ),
+        Panel(
+            "Quarantined in the time range by reason",
+            "bargauge",
+            [
+                target(
+                    'SELECT sum("quarantined") FROM ('
+                    'SELECT spread("count") AS "quarantined" FROM "ingest_quarantine" '
+                    f'WHERE {collector} AND $timeFilter GROUP BY "collector", "reason") '
+                    'GROUP BY "reason"',
+                    alias="$tag_reason",
+                )
+            ],
+            description="Increase of each reason's counter in the time range, all collectors.",
+            unit="none",
+            decimals=0,
+            thresholds=thresholds((None, WARN)),
+            options={
+                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                "orientation": "horizontal",
+                "displayMode": "basic",
+            },
+            width=12,
+        ),
+    ]
+    availability_colours = thresholds((None, BAD), (alerts.MIN_DATA_AVAILABILITY, WARN), (0.95, OK))
+    health = [
+        Panel(
+            "Readings arriving per 5 minutes",
+            "timeseries",
+            [
+                target(
+                    f'SELECT count("value") FROM "reading" WHERE {MEASURED} AND {LOCATION} '
+                    'AND $timeFilter GROUP BY time(5m), "school" fill(0)',
+                    alias="$tag_school",
+                )
+            ],
+            description="Live data flow per school; a drop to zero is a gateway or network fault.",
+            unit="none",
+            custom=line(stack=True, fill=30),
+            options=legend("mean", "min"),
+            width=12,
+        ),
+        Panel(
+            "Silent sensors",
+            "table",
+            [
+                target(
+                    alerts.silent_query(f" AND {LOCATION}"),
+                    result_format="table",
+                )
+            ],
+            description=(
+                f"Readings per sensor in the last {alerts.SILENT_ALERT_INTERVALS} report "
+                "intervals, fewest first: 0 (red) is silent, as in the sensor-silent alert."
+            ),
+            unit="none",
+            decimals=0,
+            time_from="24h",
+            thresholds=thresholds((None, BAD), (1, OK)),
+            overrides=[
+                {
+                    "matcher": {"id": "byName", "options": "readings"},
+                    "properties": [
+                        {"id": "custom.cellOptions", "value": {"type": "color-background"}}
+                    ],
+                }
+            ],
+            options={"showHeader": True, "sortBy": [{"displayName": "readings", "desc": False}]},
+            width=12,
+        ),
+        Panel(
+            "Data availability per entrance",
+            "bargauge",
+            [
+                target(
+                    'SELECT mean("availability") FROM "sensor_health" WHERE '
+                    f'{LOCATION} AND $timeFilter GROUP BY "entrance"',
+                    alias="$tag_entrance",
+                )
+            ],
+            description=(
+                "Readings received / expected, mean of the entrance's sensors (analytics, "
+                "per month). Below the contract minimum, KPIs are 'insufficient data'."
+            ),
+            unit="percentunit",
+            minimum=0,
+            maximum=1,
+            thresholds=availability_colours,
+            time_from="62d",
+            options={
+                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                "orientation": "horizontal",
+                "displayMode": "lcd",
+            },
+            width=8,
+        ),
+        Panel(
+            "Sensor health",
+            "table",
+            [
+                target(
+                    'SELECT last("availability") AS "availability", '
+                    'last("suspect_minutes") AS "suspect_minutes", last("status") AS "status", '
+                    'last("reasons") AS "reasons" FROM "sensor_health" WHERE '
+                    f"{LOCATION} AND $timeFilter "
+                    'GROUP BY "school", "entrance", "zone", "sensor_id"',
+                    result_format="table",
+                )
+            ],
+            description=(
+                "Latest health per sensor from analytics: ok, suspect (with reasons) or silent."
+            ),
+            unit="short",
+            time_from="62d",
+            overrides=[
+                {
+                    "matcher": {"id": "byName", "options": "availability"},
+                    "properties": [
+                        {"id": "unit", "value": "percentunit"},
+                        {"id": "thresholds", "value": availability_colours},
+                        {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                    ],
+                },
+                {
+                    "matcher": {"id": "byName", "options": "status"},
+                    "properties": [
+                        {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                        {
+                            "id": "mappings",
+                            "value": [
+                                {
+                                    "type": "value",
+                                    "options": {
+                                        "ok": {"color": OK, "index": 0},
+                                        "suspect": {"color": WARN, "index": 1},
+                                        "silent": {"color": BAD, "index": 2},
+                                    },
+                                }
+                            ],
+                        },
+                    ],
+                },
+                {
+                    "matcher": {"id": "byName", "options": "suspect_minutes"},
+                    "properties": [{"id": "unit", "value": "m"}],
+                },
+            ],
+            options={
+                "showHeader": True,
+                "sortBy": [{"displayName": "availability", "desc": False}],
+            },
+            width=16,
+        ),
+    ]
+    variables = [
+        *location_variables("reading"),
+        query_variable(
+            "collector", "Collector", 'SHOW TAG VALUES FROM "ingest" WITH KEY = "collector"'
+        ),
+    ]
+    return dashboard(
+        uid="floorwatch-operations",
+        title="Floorwatch: operations",
+        description="Collectors, quarantined input, data availability and sensor health.",
+        tags=["operations", "technician"],
+        variables=variables,
+        sections=[("Ingest", ingest), ("Sensors and data availability", health)],
+        time_from="now-6h",
+        refresh="30s",
+    )
+
+
+DASHBOARDS = {
+    "entrance-live": entrance_live,
+    "wear-and-work-environment": wear_and_work_environment,
+    "supplier-outcomes": supplier_outcomes,
+    "operations": operations,
+}
+
+
+def build_dashboards() -> dict[str, JSON]:
+    """File stem -> dashboard JSON model."""
+    return {name: make() for name, make in DASHBOARDS.items()}
+
+
+# --- provisioning ------------------------------------------------------------------------------
+def datasource_provisioning() -> dict[str, Any]:
+    """The InfluxDB datasource (InfluxQL); URL, database and read-only account from the
+    environment (Grafana expands $VARS in provisioning files)."""
+    return {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Floorwatch InfluxDB",
+                "uid": DATASOURCE_UID,
+                "type": "influxdb",
+                "access": "proxy",
+                "url": "$INFLUXDB_URL",
+                "user": "$INFLUXDB_READ_USER",
+                "isDefault": True,
+                "editable": False,
+                "jsonData": {
+                    "dbName": "$INFLUXDB_DB",
+                    "httpMode": "POST",
+                    "version": "InfluxQL",
+                    # The collectors write counters every 10 s; finer buckets would be empty.
+                    "timeInterval": "10s",
+                },
+                "secureJsonData": {"password": "$INFLUXDB_READ_USER_PASSWORD"},
+            }
+        ],
+    }
+
+
+def dashboard_provider() -> dict[str, Any]:
+    return {
+        "apiVersion": 1,
+        "providers": [
+            {
+                "name": "floorwatch",
+                "orgId": 1,
+                "folder": alerts.FOLDER,
+                "folderUid": "floorwatch",
+                "type": "file",
+                "disableDeletion": True,
+                "allowUiUpdates": False,
+                "updateIntervalSeconds": 60,
+                "options": {"path": CONTAINER_DASHBOARDS, "foldersFromFilesStructure": False},
+            }
+        ],
+    }
+
+
+def provisioning_files() -> dict[str, dict[str, Any]]:
+    """Path relative to dashboards/provisioning -> YAML document."""
+    return {
+        "datasources/floorwatch.yaml": datasource_provisioning(),
+        "dashboards/floorwatch.yaml": dashboard_provider(),
+        "alerting/floorwatch.yaml": alerts.provisioning(),
+    }
+
+
+HEADER = "# Generated by `floorwatch dashboards build` from dashboards/*.py: do not edit.\n"
+
+
+def render_json(model: JSON) -> str:
+    return json.dumps(model, indent=2, ensure_ascii=False) + "\n"
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes repeated dicts in full (no &anchors), so the files read plainly."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def render_yaml(document: dict[str, Any]) -> str:
+    return HEADER + yaml.dump(
+        document, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def rendered_files() -> dict[Path, str]:
+    """Every generated file (absolute path) -> its text."""
+    files = {JSON_DIR / f"{name}.json": render_json(m) for name, m in build_dashboards().items()}
+    files.update(
+        {PROVISIONING_DIR / rel: render_yaml(doc) for rel, doc in provisioning_files().items()}
+    )
+    return files
+
+
+def write_all() -> list[Path]:
+    """Write the generated files; return those whose content changed."""
+    changed = []
+    for path, text in rendered_files().items():
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            changed.append(path)
+    return changed
+
+
+if __name__ == "__main__":
+    for path in write_all():
+        print(f"wrote {path}")
