@@ -109,7 +109,11 @@ def _read(files: list[Path]) -> tuple[dict[str, Any], _Sources, list[Problem]]:
     sources = _Sources()
     problems: list[Problem] = []
     for file in files:
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:  # a registry is text: refuse it with its place
+            problems.append(Problem(str(file), None, None, "", f"not UTF-8 text: {exc}"))
+            continue
         try:
             node = yaml.compose(text, Loader=_Loader)
             data = yaml.load(text, Loader=_Loader)
