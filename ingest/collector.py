@@ -38,7 +38,13 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from floorwatch.errors import BrokerError, FloorwatchError, StoreError, StoreUnavailable
+from floorwatch.errors import (
+    BrokerError,
+    ConfigError,
+    FloorwatchError,
+    StoreError,
+    StoreUnavailable,
+)
 from floorwatch.readings import QuarantineRecord, Reading
 from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings
@@ -166,9 +172,12 @@ class Collector:
 
         # One folder per client id: collectors sharing a spool_dir never share a spool.
         self.spool_dir = settings.spool_dir / settings.client_id
-        self._spool = Spool(self.spool_dir, settings.spool_max_bytes)
-        self._totals_file = CounterTotalsFile(self.spool_dir / "counter-totals.json")
-        self._totals = self._totals_file.load()
+        try:
+            self._spool = Spool(self.spool_dir, settings.spool_max_bytes)
+            self._totals_file = CounterTotalsFile(self.spool_dir / "counter-totals.json")
+            self._totals = self._totals_file.load()
+        except OSError as exc:
+            raise ConfigError(f"FLOORWATCH_SPOOL_DIR: cannot use {self.spool_dir}: {exc}") from exc
         self._store: Store | None = None
         self._store_down = False
         self._store_retry_at = 0.0

@@ -93,3 +93,23 @@ def test_wrong_password_stops_with_a_broker_error(mosquitto: Mosquitto, tmp_path
     assert result.returncode == 5
     assert "error: broker 127.0.0.1" in result.stderr
     assert "refused user floorwatch-collector" in result.stderr
+
+
+def test_unusable_spool_dir_is_a_one_line_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    code, _, err = run_in_process(
+        capsys,
+        "ingest",
+        "--mqtt-url",
+        "mqtt://127.0.0.1:1",
+        "--store-url",
+        f"sqlite:///{tmp_path / 'fw.db'}",
+        "--spool-dir",
+        str(blocked),
+    )
+    assert code == 2
+    assert err.startswith("error: FLOORWATCH_SPOOL_DIR: cannot use ")
+    assert len(err.strip().splitlines()) == 1
