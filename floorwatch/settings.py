@@ -150,7 +150,6 @@ class Settings(BaseSettings):
     api_cache_s: float = Field(
         default=5.0, ge=0, description="how long current state and stored results are cached"
     )
-    reports_dir: Path = Path("reports")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
