@@ -45,8 +45,14 @@ def _root(
     """Floorwatch command line."""
 
 
-def _add_component_commands() -> None:
-    for entry in sorted(entry_points(group="floorwatch.commands"), key=lambda e: e.name):
+def _add_component_commands(args: list[str]) -> None:
+    """Add the components' commands. Only the one being run is imported (start-up stays fast:
+    components import pandas, scikit-learn, FastAPI...); all of them for the root help."""
+    entries = sorted(entry_points(group="floorwatch.commands"), key=lambda e: e.name)
+    wanted = next((arg for arg in args if not arg.startswith("-")), None)
+    if any(entry.name == wanted for entry in entries):
+        entries = [entry for entry in entries if entry.name == wanted]
+    for entry in entries:
         sub = entry.load()
         if isinstance(sub, typer.Typer):
             app.add_typer(sub, name=entry.name)
@@ -59,9 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    _add_component_commands()
+    args = list(sys.argv[1:] if argv is None else argv)
+    _add_component_commands(args)
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except FloorwatchError as exc:
         if isinstance(exc, RegistryError) and len(exc.problems) > 1:
             for problem in exc.problems:

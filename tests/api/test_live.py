@@ -52,12 +52,18 @@ def test_health_and_metrics_follow_the_running_collector(
             )
             return float(found.group(1)) if found else 0.0
 
-        wait_until(lambda: received() >= len(messages), 20, "the collector's counters")
-        metrics = client.get("/metrics", headers=headers).text
-        assert (
+        quarantined = (
             f'floorwatch_collector_quarantined_by_reason_total{{collector="{collector.client_id}",'
             'reason="malformed_json"}'
-        ) in metrics
+        )
+        wait_until(lambda: received() >= len(messages), 20, "the collector's counters")
+        # A message is counted as received on arrival and as quarantined once decoded: the
+        # periodic counter report may fall between the two, so wait for the next one.
+        wait_until(
+            lambda: quarantined in client.get("/metrics", headers=headers).text,
+            20,
+            "the quarantine counter",
+        )
         health = client.get("/health").json()
         assert health["status"] == "ok", health
         assert health["broker"]["ok"] is True and health["store"]["ok"] is True

@@ -85,22 +85,26 @@ def test_cli_lists_subcommands_and_each_has_an_example() -> None:
         return out.stdout
 
     root = run("--help")
-    commands = [
-        line.split()[1]
-        for line in root.splitlines()
-        if line.startswith("│ ") and len(line.split()) > 2 and line.split()[1].isidentifier()
-    ]
+    commands = _listed(root)
     assert "registry" in commands
     for command in commands:
         text = run(command, "--help")
-        subs = [
-            line.split()[1]
-            for line in text.splitlines()
-            if "Commands" not in line and line.startswith("│ ") and len(line.split()) > 2
-        ]
         if "Commands" in text:
+            subs = _listed(text)
+            assert subs, command
             for sub in subs:
-                if sub.isidentifier():
-                    assert "Example:" in run(command, sub, "--help"), f"{command} {sub}"
+                assert "Example:" in run(command, sub, "--help"), f"{command} {sub}"
         else:
             assert "Example:" in text, command
+
+
+def _listed(help_text: str) -> list[str]:
+    """Command names in the "Commands" box of a rich help text (not wrapped description lines)."""
+    box = help_text[help_text.index("Commands") :] if "Commands" in help_text else ""
+    return [
+        line.split()[1]
+        for line in box.splitlines()
+        if line.startswith("│ ")
+        and line[2] != " "
+        and line.split()[1].replace("-", "_").isidentifier()
+    ]
