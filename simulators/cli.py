@@ -129,35 +129,45 @@ def run(
         transient=False,
     )
     messages = readings = 0
-    with progress:
-        task = progress.add_task("writing" if out else "publishing", total=max(planned, 1), rate="")
+    published = 0
+    try:
+        with progress:
+            task = progress.add_task(
+                "writing" if out else "publishing", total=max(planned, 1), rate=""
+            )
 
-        def advance(chunk: Chunk) -> None:
-            add(chunk.readings)
+            def advance(chunk: Chunk) -> None:
+                add(chunk.readings)
 
-        def add(count: float) -> None:
-            elapsed = max(time.monotonic() - began, 1e-9)
-            done = progress.tasks[0].completed + count
-            progress.update(task, completed=done, rate=f"{done / elapsed:,.0f} readings/s")
+            def add(count: float) -> None:
+                elapsed = max(time.monotonic() - began, 1e-9)
+                done = progress.tasks[0].completed + count
+                progress.update(task, completed=done, rate=f"{done / elapsed:,.0f} readings/s")
 
-        if out is not None:
-            with open(out, "w", encoding="utf-8", newline="\n") as handle:
-                messages, readings = sim.write_jsonl(handle, on_chunk=advance, workers=workers)
-        else:
-            pacer = Pacer(pace)
-            with Publisher(settings.mqtt, client_id, window=window) as publisher:
-                for chunk in sim.chunks():
-                    # Progress within the day too (a realtime run spends a day on it).
-                    per_message = chunk.readings / max(len(chunk.timed), 1)
-                    step = 500
-                    for n, (sent_s, topic, payload) in enumerate(chunk.timed, 1):
-                        pacer.wait(sent_s)
-                        publisher.publish(topic, payload.encode())
-                        if n % step == 0:
-                            add(step * per_message)
-                    messages += len(chunk.timed)
-                    readings += chunk.readings
-                    add(chunk.readings - (len(chunk.timed) // step) * step * per_message)
+            if out is not None:
+                with open(out, "w", encoding="utf-8", newline="\n") as handle:
+                    messages, readings = sim.write_jsonl(handle, on_chunk=advance, workers=workers)
+            else:
+                pacer = Pacer(pace)
+                with Publisher(settings.mqtt, client_id, window=window) as publisher:
+                    for chunk in sim.chunks():
+                        # Progress within the day too (a realtime run spends a day on it).
+                        per_message = chunk.readings / max(len(chunk.timed), 1)
+                        step = 500
+                        for n, (sent_s, topic, payload) in enumerate(chunk.timed, 1):
+                            pacer.wait(sent_s)
+                            publisher.publish(topic, payload.encode())
+                            published += 1
+                            if n % step == 0:
+                                add(step * per_message)
+                        messages += len(chunk.timed)
+                        readings += chunk.readings
+                        add(chunk.readings - (len(chunk.timed) // step) * step * per_message)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted after {published or messages:,} messages", err=True)
+        # SystemExit, not typer.Exit: the root CLI runs click with standalone_mode=False, where
+        # an Exit's code is returned and dropped.
+        raise SystemExit(130) from None
     elapsed = time.monotonic() - began
     written = []
     if truth is not None:

@@ -367,15 +367,13 @@ class Encoder:
             kind = str(mapping.kind)
             if kind not in series.values:
                 continue
-            total = np.sum(
-                [np.asarray(fields[name], dtype=np.float64) for name in mapping.fields], axis=0
-            )
-            if mapping.cumulative:
+            per_field = [np.asarray(fields[name], dtype=np.float64) for name in mapping.fields]
+            if mapping.cumulative:  # passages: the increase of the running totals
                 wrap = mapping.counter_max or 2**32
-                per_field = [np.asarray(fields[name], dtype=np.float64) for name in mapping.fields]
                 increase = np.sum([np.diff(v) % wrap for v in per_field], axis=0)
                 stored[kind] = (times[1:], np.round(increase * mapping.scale + mapping.offset, 3))
             else:
+                total = np.sum(per_field, axis=0)
                 stored[kind] = (times, np.round(total * mapping.scale + mapping.offset, 3))
         rssi, snr = link_quality(self._id_hash, series.seq)
         stored[str(Kind.RSSI)] = (times, np.asarray(rssi, dtype=np.float64))

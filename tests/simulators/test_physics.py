@@ -127,3 +127,20 @@ def test_days_follow_local_time_across_the_dst_change() -> None:
     assert list(np.diff(span.day_starts)) == [1440, 1500, 1440]
     assert all(span.minute_of_day[int(i)] == 0 for i in span.day_starts[:-1])
     assert span.minute_of_day[int(span.day_starts[1]) + 8 * 60 + 60] == 8 * 60  # 08:00 local
+
+
+def test_a_full_solution_captures_less_until_maintenance(
+    registry: Registry, scenario: Scenario
+) -> None:
+    def inner_dirt(interval: int) -> float:
+        profiles = {
+            name: profile.model_copy(
+                update={"dirt_capacity_kg": 0.3, "maintenance_interval_days": interval}
+            )
+            for name, profile in scenario.profiles.items()
+        }
+        sim = simulate(registry, scenario.model_copy(update={"profiles": profiles}), WEEK, 7, 4)
+        installed = [t for t in sim.entrances.values() if t.periods[0].installation]
+        return float(np.mean([t.dirt["inner"].mean() for t in installed]))
+
+    assert inner_dirt(1) < 0.8 * inner_dirt(60)
