@@ -68,7 +68,11 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     _add_component_commands(args)
     try:
-        app(args=args, standalone_mode=False)
+        # Without standalone mode click returns a command's exit code (typer.Exit) instead of
+        # exiting: pass it on.
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except FloorwatchError as exc:
         if isinstance(exc, RegistryError) and len(exc.problems) > 1:
             for problem in exc.problems:

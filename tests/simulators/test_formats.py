@@ -92,6 +92,7 @@ def test_lorawan_fields_invert_the_registry_mapping(day: Simulation, registry: R
         for mapping in place.sensor.lorawan.mappings:
             raw = np.array([sum(f[name] for name in mapping.fields) for _, f in uplinks])
             if mapping.cumulative:
+                assert mapping.counter_max is not None
                 assert raw.max() < 2 * mapping.counter_max
                 per_field = [np.array([f[n] for _, f in uplinks]) for n in mapping.fields]
                 increase = sum(np.diff(v) % mapping.counter_max for v in per_field)
@@ -120,7 +121,7 @@ def test_batches_carry_the_same_readings(registry: Registry, scenario: Scenario)
     packed_messages, packed_rows = readings(packed)
     assert packed_rows == single_rows
     assert packed_messages < single_messages / 5
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     for _topic, payload in packed.messages():
         document = json.loads(payload)
         if isinstance(document, dict) and "readings" in document:

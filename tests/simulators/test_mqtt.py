@@ -35,7 +35,7 @@ class Listener:
         self.client.username_pw_set(COLLECTOR_USER, TEST_PASSWORD)
         self.client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in TOPICS])
         self.client.on_subscribe = lambda *_: self.ready.set()
-        self.client.on_message = lambda c, u, m: self.received.append((m.topic, m.payload))
+        self.client.on_message = lambda c, u, m: self.received.append((m.topic, bytes(m.payload)))
         self.client.connect("127.0.0.1", broker.port)
         self.client.loop_start()
         assert self.ready.wait(10)
