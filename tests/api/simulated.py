@@ -1,12 +1,14 @@
 """A store filled by the simulator: the pilot's messages (native, SenML, ChirpStack, The Things
 Stack, with the scenario's faults) decoded by the collector's decoders and stored as the collector
 stores them; rejects go to the quarantine with their reasons. Two local days across the
-1 October installation start (30 September is baseline, 1 October installed)."""
+1 October installation start (30 September is baseline, 1 October installed). Analytics then
+scores 1 October as `floorwatch score` would."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from analytics.scorecard import Scorer, write_results
 from floorwatch.readings import QuarantineRecord, Reading
 from floorwatch.registry import Registry
 from floorwatch.store import Store
@@ -16,6 +18,8 @@ from simulators import load_scenario, simulate
 START = date(2026, 9, 30)
 DAYS = 2
 SEED = 7
+INSTALLED_FROM = datetime(2026, 9, 30, 22, tzinfo=UTC)  # 1 October 00:00 Europe/Stockholm
+END = datetime(2026, 10, 1, 22, tzinfo=UTC)
 
 
 def fill_from_simulator(store: Store, registry: Registry) -> tuple[int, int]:
@@ -38,3 +42,11 @@ def fill_from_simulator(store: Store, registry: Registry) -> tuple[int, int]:
     store.write_readings(readings)
     store.write_quarantine(rejects)
     return len(readings), len(rejects)
+
+
+def score_simulated(store: Store, registry: Registry) -> int:
+    """Run analytics on the installed day (1 October) as `floorwatch score` would and write the
+    kpi, scorecard, comparison, sensor_health and trend points; return how many. (The HTML
+    report is not written: serving a report file is tested with the pilot data.)"""
+    result = Scorer(store, registry, resamples=20).score("2026-10", INSTALLED_FROM, END)
+    return write_results(store, result, registry)

@@ -14,7 +14,7 @@ from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from tests.api.conftest import Api, make_keys, make_settings
 from tests.api.pilot_data import Filled
-from tests.api.simulated import fill_from_simulator
+from tests.api.simulated import fill_from_simulator, score_simulated
 
 DAY_1 = {"start": "2026-09-29T22:00:00Z", "end": "2026-10-01T22:00:00Z"}  # both local days
 
@@ -25,8 +25,9 @@ def sim_api(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Ite
     settings = make_settings(tmp, f"sqlite:///{tmp / 'floorwatch.db'}")
     store = open_store(settings.store)
     stored, rejected = fill_from_simulator(store, registry)
-    store.close()
     assert stored > 50_000 and rejected > 0
+    assert score_simulated(store, registry) > 0
+    store.close()
     with TestClient(create_app(settings, registry=registry)) as client:
         yield Api(client, settings, Filled(0, 0, {}), make_keys(settings))
 
@@ -102,3 +103,33 @@ def test_simulated_faults_reach_the_quarantine(sim_api: Api) -> None:
         "not_an_object",
     }
     assert sim_api.get("supplier_entre", "/api/v1/quarantine").status_code == 403
+
+
+def test_scorecards_computed_by_analytics_per_role(sim_api: Api, registry: Registry) -> None:
+    cards = sim_api.get("procurement", "/api/v1/scorecards", period="2026-10").json()
+    assert len(cards) == len(registry.document.installations)
+    full = sim_api.get("procurement", f"/api/v1/scorecards/{cards[0]['installation']}/2026-10")
+    assert full.status_code == 200 and full.json()["document"]
+    own = sim_api.get("supplier_torr", "/api/v1/scorecards", period="2026-10").json()
+    assert own and {c["supplier"] for c in own} == {"torrgolv"}
+    kpis = sim_api.get("supplier_torr", "/api/v1/kpis", period="2026-10").json()
+    assert kpis and {k["supplier"] for k in kpis} == {"torrgolv"}
+    assert {k["status"] for k in kpis} <= {"pass", "fail", "insufficient"}
+    other = next(c for c in cards if c["supplier"] != "torrgolv")
+    refused = sim_api.get("supplier_torr", f"/api/v1/scorecards/{other['installation']}/2026-10")
+    assert refused.status_code == 403
+    yst = sim_api.get("facility_yst", "/api/v1/scorecards").json()
+    assert yst and {c["school"] for c in yst} == {"yst-ostra"}
+    assert sim_api.get("technician", "/api/v1/scorecards").status_code == 403
+    health = sim_api.get("technician", "/api/v1/sensor-health", period="2026-10").json()
+    assert len(health) == len(registry.sensors)
+    comparison = sim_api.get("procurement", "/api/v1/comparisons/skane-entrance-2026/2026-10")
+    assert comparison.status_code == 200 and comparison.json()["document"]
+
+
+def test_a_suppliers_report_view_from_analytics_results(sim_api: Api) -> None:
+    assert sim_api.get("procurement", "/api/v1/reports/2026-10").status_code == 404  # no file
+    view = sim_api.get("supplier_entre", "/api/v1/reports/2026-10")
+    assert view.status_code == 200 and "inst-trb-vastervang-main" in view.text
+    for other in ("torrgolv", "skrapzon", "TorrGolv", "Skrapzon", "inst-trb-pilevall-main"):
+        assert other not in view.text
