@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from analytics.occupancy import local_midnight, period_bounds
 from api.keys import ApiKey, Role
-from floorwatch.errors import AccessDenied, NotFound
+from floorwatch.errors import AccessDenied, InvalidRequest, NotFound
 from floorwatch.registry import Registry
 from floorwatch.registry.model import SensorPlace
 from floorwatch.registry.schema import Entrance, Installation, School
 
-LOCAL = ZoneInfo("Europe/Stockholm")
 DENIED = "this key is not allowed to see that"
 
 EVERYONE = frozenset(Role)
@@ -36,15 +35,14 @@ TRENDS = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.FACILITY, Role.TECHNICIAN
 
 
 def local_midnight_ms(day: date) -> int:
-    """00:00 Europe/Stockholm of `day`, as ms since the epoch (UTC)."""
-    return int(datetime.combine(day, time(0), tzinfo=LOCAL).timestamp() * 1000)
+    """00:00 Europe/Stockholm of `day` (the analytics' local-time rule), as ms since the epoch."""
+    return int(local_midnight(day).timestamp() * 1000)
 
 
 def period_bounds_ms(period: str) -> tuple[int, int]:
-    """A month "YYYY-MM" as [start, end) in ms, local midnights of the 1st."""
-    year, month = int(period[:4]), int(period[5:7])
-    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return local_midnight_ms(date(year, month, 1)), local_midnight_ms(nxt)
+    """A month "YYYY-MM" as [start, end) in ms: local midnights of the 1st, as analytics has it."""
+    start, end = period_bounds(period)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -155,7 +153,7 @@ class Access:
             return True
         try:
             start, end = period_bounds_ms(period)
-        except ValueError:  # a malformed period tag in the store is nobody's to see
+        except InvalidRequest:  # a malformed period tag in the store is nobody's to see
             return False
         return any(w_start < end and start < w_end for w_start, w_end in windows)
 
