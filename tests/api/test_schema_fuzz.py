@@ -23,7 +23,7 @@ SPEC = create_app(
 schema = schemathesis.openapi.from_dict(SPEC)
 
 FUZZ = settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     derandomize=True,  # the same examples each run: a failure is reproducible
     suppress_health_check=list(HealthCheck),
@@ -64,7 +64,7 @@ def test_admin_key_gets_no_500_and_only_documented_answers(
 
 
 @schema.parametrize()
-@settings(FUZZ, max_examples=3)
+@settings(FUZZ, max_examples=2)
 def test_supplier_key_gets_no_500_and_only_documented_answers(
     case: schemathesis.Case, api: Api
 ) -> None:
