@@ -17,7 +17,7 @@ import itertools
 import json
 import math
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -387,6 +387,12 @@ class Scorer:
             self._trends(result, per_entrance, after, start, end)
         return result
 
+    def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:
+        """Score months one after another ("2026-08", "2026-09", ...), reading each entrance's
+        month once for all of them (a school year: `school_year_periods`)."""
+        for period in periods:
+            yield self.score(period)
+
     def _trends(
         self,
         result: PeriodResult,
@@ -741,6 +747,13 @@ class Scorer:
             ),
             "registry_hash": self.registry.content_hash,
         }
+
+
+def school_year_periods(autumn_year: int) -> list[str]:
+    """The months of a school year: August of `autumn_year` to June of the next year."""
+    return [f"{autumn_year}-{m:02d}" for m in range(8, 13)] + [
+        f"{autumn_year + 1}-{m:02d}" for m in range(1, 7)
+    ]
 
 
 def _keyed(installation_id: str, frame: pd.DataFrame) -> pd.DataFrame:
