@@ -165,6 +165,11 @@ class EntranceChunk:
     intervals: list[SuspectInterval]
 
 
+def _next_first(day: date) -> date:
+    """The first of the month after `day`."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def _months(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """[start, end) cut at local month starts."""
     chunks = []
@@ -282,6 +287,7 @@ class Scorer:
         self.progress = progress
         self._chunks: dict[tuple[str, datetime, datetime, float, float, float], EntranceChunk] = {}
         self._weather: dict[tuple[int, datetime, datetime], pd.DataFrame] = {}
+        self._months_ahead = False
 
     # --- reading -------------------------------------------------------------------------------
     def chunk(
@@ -369,6 +375,8 @@ class Scorer:
         last_day = _local_day(end - timedelta(seconds=1))
         week_end = local_midnight(last_day + timedelta(days=7 - last_day.weekday()))
         extra = [(end, week_end)] if week_end > end else []
+        if extra and self._months_ahead:  # the next month is read anyway: read all of it now
+            extra = _months(end, local_midnight(_next_first(_local_day(end))))
         total = len(contracts) * len(entrances) * (len(chunks) + len(extra))
         done = 0
         for contract in contracts:
@@ -390,8 +398,12 @@ class Scorer:
     def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:
         """Score months one after another ("2026-08", "2026-09", ...), reading each entrance's
         month once for all of them (a school year: `school_year_periods`)."""
-        for period in periods:
-            yield self.score(period)
+        self._months_ahead = True
+        try:
+            for period in periods:
+                yield self.score(period)
+        finally:
+            self._months_ahead = False
 
     def _trends(
         self,
