@@ -306,7 +306,10 @@ class Scorer:
             return found
         entrance, _ = self.registry.entrance(entrance_id)
         sensor_ids = sorted(s.id for s in entrance.sensors)
-        readings = self.store.read_readings(start - LEAD_IN, end, sensor_ids=sensor_ids)
+        kinds = sorted({str(s.kind) for s in entrance.sensors})  # not battery, link quality...
+        readings = self.store.read_readings(
+            start - LEAD_IN, end, sensor_ids=sensor_ids, kinds=kinds
+        )
         if readings.empty:  # common before an installation's data begins: skip the work
             chunk = _silent_chunk(self.registry, entrance_id, start, end, contract)
             self._chunks[key] = chunk
