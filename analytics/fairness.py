@@ -36,7 +36,7 @@ CONTRACT_KPIS = (
 FEATURES = [*WEATHER_FEATURES, "outside_moisture", "passages"]
 MIN_TRAINING_DAYS = 20
 RESAMPLES = 400
-MODEL_NAME = "HistGradientBoostingRegressor(max_iter=150, learning_rate=0.05, max_depth=3)"
+MODEL_NAME = "HistGradientBoostingRegressor(max_iter=80, learning_rate=0.1, max_depth=3)"
 
 
 def daily_targets(daily: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
@@ -125,8 +125,8 @@ def fit_outcome_model(training: pd.DataFrame, seed: int = 0) -> OutcomeModel:
         if usable.sum() < MIN_TRAINING_DAYS:
             continue
         regressor = HistGradientBoostingRegressor(
-            max_iter=150,
-            learning_rate=0.05,
+            max_iter=80,
+            learning_rate=0.1,
             max_depth=3,
             min_samples_leaf=max(5, int(usable.sum()) // 20),
             early_stopping=False,

@@ -297,6 +297,9 @@ reference entrances). Each KPI is shown raw and adjusted: raw minus what the mod
 the installation's own conditions plus what it expects under everyone's average conditions. The
 ranges in brackets are 95 % intervals from resampling days; where suppliers' intervals overlap,
 the report says their order is not certain.</li>
+<li><b>Judging</b>: pass or fail is judged on the adjusted value where the model could be
+fitted (else on the raw one). An adjusted value can lie outside the KPI's natural range (above
+100 %, say) when a solution does better than its conditions predict: it is for comparison.</li>
 <li><b>Payment</b>: the score is the share of KPI weight that passes (over KPIs with sufficient
 data). Above the contract's bonus threshold the bonus grows linearly to its maximum at a score
 of 1; below the malus threshold the malus grows linearly to its maximum at 0.</li>

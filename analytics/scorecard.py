@@ -17,7 +17,7 @@ import itertools
 import json
 import math
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -165,6 +165,11 @@ class EntranceChunk:
     intervals: list[SuspectInterval]
 
 
+def _next_first(day: date) -> date:
+    """The first of the month after `day`."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def _months(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """[start, end) cut at local month starts."""
     chunks = []
@@ -282,6 +287,7 @@ class Scorer:
         self.progress = progress
         self._chunks: dict[tuple[str, datetime, datetime, float, float, float], EntranceChunk] = {}
         self._weather: dict[tuple[int, datetime, datetime], pd.DataFrame] = {}
+        self._months_ahead = False
 
     # --- reading -------------------------------------------------------------------------------
     def chunk(
@@ -300,7 +306,10 @@ class Scorer:
             return found
         entrance, _ = self.registry.entrance(entrance_id)
         sensor_ids = sorted(s.id for s in entrance.sensors)
-        readings = self.store.read_readings(start - LEAD_IN, end, sensor_ids=sensor_ids)
+        kinds = sorted({str(s.kind) for s in entrance.sensors})  # not battery, link quality...
+        readings = self.store.read_readings(
+            start - LEAD_IN, end, sensor_ids=sensor_ids, kinds=kinds
+        )
         if readings.empty:  # common before an installation's data begins: skip the work
             chunk = _silent_chunk(self.registry, entrance_id, start, end, contract)
             self._chunks[key] = chunk
@@ -369,6 +378,8 @@ class Scorer:
         last_day = _local_day(end - timedelta(seconds=1))
         week_end = local_midnight(last_day + timedelta(days=7 - last_day.weekday()))
         extra = [(end, week_end)] if week_end > end else []
+        if extra and self._months_ahead:  # the next month is read anyway: read all of it now
+            extra = _months(end, local_midnight(_next_first(_local_day(end))))
         total = len(contracts) * len(entrances) * (len(chunks) + len(extra))
         done = 0
         for contract in contracts:
@@ -386,6 +397,16 @@ class Scorer:
             self._score_contract(result, contract, per_entrance, train_start, start, end)
             self._trends(result, per_entrance, after, start, end)
         return result
+
+    def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:
+        """Score months one after another ("2026-08", "2026-09", ...), reading each entrance's
+        month once for all of them (a school year: `school_year_periods`)."""
+        self._months_ahead = True
+        try:
+            for period in periods:
+                yield self.score(period)
+        finally:
+            self._months_ahead = False
 
     def _trends(
         self,
@@ -741,6 +762,13 @@ class Scorer:
             ),
             "registry_hash": self.registry.content_hash,
         }
+
+
+def school_year_periods(autumn_year: int) -> list[str]:
+    """The months of a school year: August of `autumn_year` to June of the next year."""
+    return [f"{autumn_year}-{m:02d}" for m in range(8, 13)] + [
+        f"{autumn_year + 1}-{m:02d}" for m in range(1, 7)
+    ]
 
 
 def _keyed(installation_id: str, frame: pd.DataFrame) -> pd.DataFrame:

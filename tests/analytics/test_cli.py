@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +18,7 @@ from typer.testing import CliRunner
 from analytics.cli import score, weather_app
 from analytics.occupancy import day_bounds, period_bounds
 from analytics.scorecard import Scorer, bonus_malus, weighted_score, write_results
+from floorwatch.cli import main
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import BonusMalus
 from floorwatch.store import open_store
@@ -29,23 +28,22 @@ RAIN = {52230: 2.0, 53300: 1.0, 54290: 0.5}
 CAPTURE = {"entre-ren": 0.8, "torrgolv": 0.6, "skrapzon": 0.4}
 
 
-def floorwatch_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The real `floorwatch` entry point in a process (error mapping, exit codes)."""
-    return subprocess.run(
-        [sys.executable, "-m", "floorwatch", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
-
 @dataclass
 class Done:
     returncode: int
     stdout: str
     stderr: str
+
+
+def floorwatch_main(capsys: pytest.CaptureFixture[str], *args: str) -> Done:
+    """The real `floorwatch` entry point (error mapping, exit codes), in this process."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return Done(code, captured.out, captured.err)
 
 
 def floorwatch(*args: str, cwd: Path) -> Done:
@@ -109,10 +107,8 @@ def test_score_json_to_stdout_is_canonical(two_days: str, tmp_path: Path) -> Non
     assert not (tmp_path / "reports").exists()  # --no-write
 
 
-def test_bad_period_is_one_clear_line(tmp_path: Path) -> None:
-    done = floorwatch_process(
-        "score", "--period", "2026-13", "--store", "sqlite:///x.db", cwd=tmp_path
-    )
+def test_bad_period_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    done = floorwatch_main(capsys, "score", "--period", "2026-13", "--store", "sqlite:///x.db")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: period must look like 2026-10 (year-month), got '2026-13'"

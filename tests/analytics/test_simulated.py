@@ -24,9 +24,9 @@ from analytics.scorecard import PeriodResult, Scorer
 from floorwatch.registry import Registry
 from floorwatch.store import Store, open_store
 from simulators import load_scenario, simulate
-from simulators.scenario import Profile, Scenario, Station
+from simulators.scenario import Scenario, Station
 from tests.analytics.simulated import load_readings, store_weather, truth_kpis
-from tests.analytics.test_scoring import fair_test_registry
+from tests.analytics.variants import fair_test_registry
 
 TOLERANCE = {
     Kpi.DRY_TIME_SHARE: (0.02, 0.0),
@@ -63,7 +63,7 @@ GROUND_FROM, GROUND_TO = date(2026, 10, 1), date(2026, 10, 9)
 @pytest.fixture(scope="module", params=["no faults", "faults"])
 def ground(
     request: pytest.FixtureRequest, registry: Registry, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Registry, object, PeriodResult, datetime, datetime]]:
+) -> Iterator[tuple[Registry, object, PeriodResult, datetime, datetime, Store]]:
     pilot = fair_test_registry(registry, keep_installations=True)
     scenario = wetter(load_scenario(), 2.5)
     if request.param == "faults":
@@ -82,7 +82,7 @@ def ground(
     store, sim = scored_world(pilot, scenario, GROUND_FROM, 9, folder / "sim.db")
     start, end = day_bounds(GROUND_FROM, GROUND_TO)
     result = Scorer(store, pilot, resamples=50).score("ground", start, end)
-    yield pilot, sim, result, start, end
+    yield pilot, sim, result, start, end, store
     store.close()
 
 
@@ -94,7 +94,7 @@ def close(measured: float, truth: float, kpi: Kpi) -> bool:
 
 
 def test_raw_kpis_match_the_ground_truth(ground) -> None:  # type: ignore[no-untyped-def]
-    pilot, sim, result, start, end = ground
+    pilot, sim, result, start, end, _ = ground
     contract = pilot.contracts["skane-entrance-2026"]
     misses = []
     wet_seen = 0
@@ -114,40 +114,7 @@ def test_raw_kpis_match_the_ground_truth(ground) -> None:  # type: ignore[no-unt
     assert wet_seen >= 3  # the comparison covers floors that really got wet
 
 
-# --- (b) fairness ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def fair(
-    registry: Registry, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Registry, Store, PeriodResult]]:
-    """Suppliers that differ only in capture efficiency; the best works where it rains most
-    (Trelleborg), the worst where it hardly rains (Ystad)."""
-    placed = fair_test_registry(registry)
-    common = {"saturation_l": 3.0, "dirt_capacity_kg": 3.0, "drying_half_life_min": 25,
-              "maintenance_interval_days": 7}  # fmt: skip
-    profiles = {
-        "baseline": Profile(capture_efficiency=0.3, **common),
-        "entre-ren": Profile(capture_efficiency=0.9, **common),
-        "torrgolv": Profile(capture_efficiency=0.75, **common),
-        "skrapzon": Profile(capture_efficiency=0.55, **common),
-    }
-    stations = {
-        52230: Station(wetness=3.0),
-        53300: Station(wetness=1.5),
-        54290: Station(wetness=0.4),
-    }
-    scenario = (
-        load_scenario()
-        .without_faults()
-        .model_copy(update={"profiles": profiles, "stations": stations})
-    )
-    folder = tmp_path_factory.mktemp("fair")
-    store, _ = scored_world(placed, scenario, date(2026, 9, 14), 33, folder / "fair.db")
-    start, end = day_bounds(date(2026, 10, 1), date(2026, 10, 16))
-    result = Scorer(store, placed, resamples=200).score("fair", start, end)
-    yield placed, store, result
-    store.close()
-
-
+# --- (b) fairness: the `fair` world of conftest.py -------------------------------------------
 def test_adjusted_ranking_recovers_the_true_order_where_raw_is_wrong(fair) -> None:  # type: ignore[no-untyped-def]
     _, _, result = fair
     comparison = result.comparisons["skane-entrance-2026"]
@@ -160,10 +127,9 @@ def test_adjusted_ranking_recovers_the_true_order_where_raw_is_wrong(fair) -> No
     assert [r["supplier"] for r in capture] == TRUE_ORDER
 
 
-# --- (c) reproducibility ---------------------------------------------------------------------
-def test_the_same_inputs_give_byte_identical_scorecards(fair) -> None:  # type: ignore[no-untyped-def]
-    placed, store, result = fair
-    start, end = day_bounds(date(2026, 10, 1), date(2026, 10, 16))
-    again = Scorer(store, placed, resamples=200).score("fair", start, end)
+# --- (c) reproducibility --------------------------------------------------------------------
+def test_the_same_inputs_give_byte_identical_scorecards(ground) -> None:  # type: ignore[no-untyped-def]
+    pilot, _, result, start, end, store = ground
+    again = Scorer(store, pilot, resamples=50).score(result.period, start, end)
     assert [c.json for c in again.scorecards] == [c.json for c in result.scorecards]
     assert len(result.scorecards) == 12
