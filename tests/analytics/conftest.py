@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -27,8 +28,12 @@ def fair(
     skrapzon 0.55); the best works where it rains most (Trelleborg), the worst where it hardly
     rains (Ystad). Simulated from 14 September (baseline) and scored 1-16 October 2026."""
     placed = fair_test_registry(registry)
-    common = {"saturation_l": 3.0, "dirt_capacity_kg": 3.0, "drying_half_life_min": 25,
-              "maintenance_interval_days": 7}  # fmt: skip
+    common: dict[str, Any] = {
+        "saturation_l": 3.0,
+        "dirt_capacity_kg": 3.0,
+        "drying_half_life_min": 25,
+        "maintenance_interval_days": 7,
+    }
     profiles = {
         "baseline": Profile(capture_efficiency=0.3, **common),
         "entre-ren": Profile(capture_efficiency=0.9, **common),

@@ -39,7 +39,7 @@ def load_readings(sim: Simulation, store: Store) -> int:
 
 def store_weather(sim: Simulation, store: Store) -> None:
     """The simulated hourly weather as SMHI-imported readings (sensor smhi-<station>)."""
-    readings = []
+    readings: list[Reading] = []
     for station, frame in sim.weather.items():
         ms = (pd.DatetimeIndex(frame["time"]).as_unit("ns").asi8 // 1_000_000).tolist()
         for kind in ("precipitation", "air_temperature", "snow_depth"):

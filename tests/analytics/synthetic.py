@@ -20,11 +20,11 @@ def quiet(zone: str, kind: str, times: pd.DatetimeIndex) -> np.ndarray:
     local = times.tz_convert("Europe/Stockholm")
     open_ = (local.hour >= 8) & (local.hour < 16) & (local.day_of_week < 5)
     if kind == "footfall":
-        return np.where(open_, 4.0 + local.minute % 3, 0.0)
+        return np.where(open_, 4.0 + np.asarray(local.minute) % 3, 0.0)
     if kind == "dirt":
         base = 10.0 if zone == "inner" else 20.0
-        return base + (local.minute % 10) / 10.0  # varies a little: never looks stuck
-    return 2.0 + (local.minute % 15) / 10.0
+        return base + (np.asarray(local.minute) % 10) / 10.0  # varies a little: never stuck
+    return 2.0 + (np.asarray(local.minute) % 15) / 10.0
 
 
 def entrance_readings(
@@ -58,8 +58,7 @@ def rain_mm_per_hour(station: int, hours: pd.DatetimeIndex, intensity: float) ->
     """Deterministic showers: on two days in three, 06:00-10:00 local, 0.4 to 1.6 times
     `intensity` mm/h, the pattern shifted by station so schools differ in when it rains."""
     local = hours.tz_convert("Europe/Stockholm")
-    day_number = (local.normalize().tz_localize(None) - pd.Timestamp("2026-01-01")).days
-    day_number = np.asarray(day_number)
+    day_number = np.asarray((local.normalize().tz_localize(None) - pd.Timestamp("2026-01-01")).days)
     rainy_day = ((day_number + station) % 3) != 0
     strength = (1 + (day_number // 3 + station) % 4) * 0.4  # 0.4, 0.8, 1.2 or 1.6 x intensity
     morning = (local.hour >= 6) & (local.hour < 10)

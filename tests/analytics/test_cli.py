@@ -188,7 +188,7 @@ def test_weather_import_by_file_name_and_by_json_keys(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def insufficient_october(registry: Registry, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def insufficient_october(registry: Registry, tmp_path_factory: pytest.TempPathFactory):
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('empty') / 'empty.db'}")
     start, end = period_bounds("2026-10")
     result = Scorer(store, registry, resamples=50).score("2026-10", start, end)
@@ -196,7 +196,7 @@ def insufficient_october(registry: Registry, tmp_path_factory: pytest.TempPathFa
     return result
 
 
-def test_results_round_trip_through_both_stores(insufficient_october, registry, store) -> None:  # type: ignore[no-untyped-def]
+def test_results_round_trip_through_both_stores(insufficient_october, registry, store) -> None:
     written = write_results(store, insufficient_october, registry)
     assert written == 12 * 6 + 12 + 1 + 90 + len(store.read_points("trend"))
     kpi = store.read_points("kpi", tags={"installation": "inst-yst-ostra-main"})

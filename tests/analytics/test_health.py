@@ -22,6 +22,7 @@ from analytics.health import (
 )
 from analytics.kpis import dry_time_share
 from analytics.occupancy import day_bounds
+from floorwatch.readings import Kind
 from floorwatch.registry.schema import Sensor, Zone
 from tests.analytics.synthetic import entrance_readings, quiet
 
@@ -30,7 +31,7 @@ T0 = 1_790_000_000_000 - 1_790_000_000_000 % (5 * MIN)
 
 
 def moisture_sensor() -> Sensor:
-    return Sensor(id="s-inner-moisture", kind="moisture", zone=Zone.INNER, report_interval=300)
+    return Sensor(id="s-inner-moisture", kind=Kind.MOISTURE, zone=Zone.INNER, report_interval=300)
 
 
 def times(n: int) -> np.ndarray:
@@ -41,7 +42,7 @@ def all_day() -> np.ndarray:
     return T0 + np.arange(0, 2000, dtype=np.int64) * MIN
 
 
-def reasons(found) -> list[str]:  # type: ignore[no-untyped-def]
+def reasons(found) -> list[str]:
     return [i.reason for i in found]
 
 
@@ -96,7 +97,7 @@ def test_gaps_and_clock_trouble() -> None:
     assert CLOCK in reasons(found)
 
 
-def test_implausible_inner_wetness_is_excluded_and_counted(registry) -> None:  # type: ignore[no-untyped-def]
+def test_implausible_inner_wetness_is_excluded_and_counted(registry) -> None:
     entrance_id = "trb-vastervang-main"
     start, end = day_bounds(date(2026, 9, 28), date(2026, 10, 2))  # Mon-Fri, in term
 
@@ -134,7 +135,7 @@ def test_implausible_inner_wetness_is_excluded_and_counted(registry) -> None:  #
     assert prepared.health["trb-vastervang-main-inner-dirt"].availability == 1.0
 
 
-def test_silent_sensor(registry) -> None:  # type: ignore[no-untyped-def]
+def test_silent_sensor(registry) -> None:
     entrance_id = "trb-vastervang-main"
     start, end = day_bounds(date(2026, 9, 28), date(2026, 9, 28))
     readings = entrance_readings(registry, entrance_id, start, end)
@@ -146,7 +147,7 @@ def test_silent_sensor(registry) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_footfall_bursts_are_spikes_but_arrival_peaks_are_not() -> None:
-    counter = Sensor(id="s-footfall", kind="footfall", zone=Zone.ENTRY, report_interval=300)
+    counter = Sensor(id="s-footfall", kind=Kind.FOOTFALL, zone=Zone.ENTRY, report_interval=300)
     values = np.array([10, 12, 620, 11, 40, 120, 60, 9, 8, 80.0 + 250, 70, 5])
     drop, found = check_sensor(counter, times(12), values, all_day(), 0, HealthRules())
     assert np.flatnonzero(drop).tolist() == [2, 9]

@@ -84,7 +84,7 @@ def test_holidays_breaks_and_out_of_term_are_not_occupied() -> None:
     assert not occupied_mask(index, days, HOURS).any()
 
 
-def test_pilot_calendar_month(registry) -> None:  # type: ignore[no-untyped-def]
+def test_pilot_calendar_month(registry) -> None:
     school = registry.schools["trb-vastervang"]
     days = registry.school_days[school.id]
     hours = days.calendar.opening_hours

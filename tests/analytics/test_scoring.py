@@ -17,7 +17,7 @@ KPIS = {
 }  # fmt: skip
 
 
-def test_scorecards_for_every_installation(fair) -> None:  # type: ignore[no-untyped-def]
+def test_scorecards_for_every_installation(fair) -> None:
     _, _, scored = fair
     assert len(scored.scorecards) == 12
     doc = scored.scorecards[0].document
@@ -38,7 +38,7 @@ def test_scorecards_for_every_installation(fair) -> None:  # type: ignore[no-unt
         assert pay["payment_sek"] == pytest.approx(pay["base_payment_sek"] + pay["bonus_malus_sek"])
 
 
-def test_points_follow_the_store_contracts(fair) -> None:  # type: ignore[no-untyped-def]
+def test_points_follow_the_store_contracts(fair) -> None:
     placed, store, scored = fair
     written = write_results(store, scored, placed)
     kpi = store.read_points("kpi", tags={"installation": "inst-trb-vastervang-main"})
@@ -59,7 +59,7 @@ def test_points_follow_the_store_contracts(fair) -> None:  # type: ignore[no-unt
     assert written == len(kpi) * 12 + 12 + 1 + 90 + len(store.read_points("trend"))
 
 
-def test_report_is_self_contained_html_with_pictures(fair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_report_is_self_contained_html_with_pictures(fair, tmp_path: Path) -> None:
     placed, _, scored = fair
     path = write_report(scored, placed, tmp_path / "reports")
     assert path.name == "report-2026-10-01..2026-10-16.html"

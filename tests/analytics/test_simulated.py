@@ -93,7 +93,7 @@ def close(measured: float, truth: float, kpi: Kpi) -> bool:
     return abs(measured - truth) <= absolute + relative * abs(truth)
 
 
-def test_raw_kpis_match_the_ground_truth(ground) -> None:  # type: ignore[no-untyped-def]
+def test_raw_kpis_match_the_ground_truth(ground) -> None:
     pilot, sim, result, start, end, _ = ground
     contract = pilot.contracts["skane-entrance-2026"]
     misses = []
@@ -115,7 +115,7 @@ def test_raw_kpis_match_the_ground_truth(ground) -> None:  # type: ignore[no-unt
 
 
 # --- (b) fairness: the `fair` world of conftest.py -------------------------------------------
-def test_adjusted_ranking_recovers_the_true_order_where_raw_is_wrong(fair) -> None:  # type: ignore[no-untyped-def]
+def test_adjusted_ranking_recovers_the_true_order_where_raw_is_wrong(fair) -> None:
     _, _, result = fair
     comparison = result.comparisons["skane-entrance-2026"]
     dry = comparison["by_kpi"]["dry_time_share"]["ranking"]
@@ -128,7 +128,7 @@ def test_adjusted_ranking_recovers_the_true_order_where_raw_is_wrong(fair) -> No
 
 
 # --- (c) reproducibility --------------------------------------------------------------------
-def test_the_same_inputs_give_byte_identical_scorecards(ground) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_inputs_give_byte_identical_scorecards(ground) -> None:
     pilot, _, result, start, end, store = ground
     again = Scorer(store, pilot, resamples=50).score(result.period, start, end)
     assert [c.json for c in again.scorecards] == [c.json for c in result.scorecards]
