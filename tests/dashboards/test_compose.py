@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
 
@@ -22,7 +24,7 @@ import yaml
 from dashboards.build import CONTAINER_DASHBOARDS, PROVISIONING_DIR
 from floorwatch.readings import Point
 from floorwatch.store import open_store
-from tests.services import MOSQUITTO_CONFIG, REPO, InfluxDB, Mosquitto
+from tests.services import MOSQUITTO_CONFIG, REPO, InfluxDB, Mosquitto, free_port
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
@@ -254,3 +256,37 @@ def test_collector_health_check_needs_recent_counters(
     monkeypatch.setenv("FLOORWATCH_STORE_URL", "influxdb://127.0.0.1:1/none")
     down = check("collector")
     assert down.returncode == 1 and down.stdout.startswith("unhealthy: ")
+
+
+def test_api_health_check_follows_the_health_endpoint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against a real HTTP server on the API port (the API's own /health is tested in tests/api)."""
+    healthcheck = _load_healthcheck()
+    status = {"code": 200}
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = status["code"] if self.path == "/health" else 404
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FLOORWATCH_API_PORT", str(port))
+    monkeypatch.setattr(sys, "argv", ["floorwatch-healthcheck", "api"])
+    try:
+        assert healthcheck.main() == 0
+        status["code"] = 503
+        assert healthcheck.main() == 1
+        assert "503" in capsys.readouterr().out
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert healthcheck.main() == 1  # nothing listening

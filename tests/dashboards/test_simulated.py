@@ -1,21 +1,25 @@
-"""Every dashboard panel on simulator data, decoded by the collector's decoders, in real InfluxDB.
+"""Every dashboard panel on simulator data, through ingest's decoders and analytics, in InfluxDB.
 
-The readings come from the simulator's MQTT messages through ingest's decoders (see
-tests/dashboards/simulated.py); the derived measurements are written per the BRIEF contracts.
+The readings come from the simulator's MQTT messages through the collector's decoders (see
+tests/dashboards/simulated.py); analytics then scores the month of yesterday (local time) from
+that store and writes its kpi, scorecard, comparison, sensor_health and trend points, as
+`floorwatch score` does. Only the collectors' counters are written by the test (the Operations
+dashboard on a real collector is tests/dashboards/test_operations_live.py).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from analytics.scorecard import Scorer, write_results
 from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from floorwatch.store.influx import InfluxStore
-from tests.dashboards.fill import results
+from tests.dashboards.fill import STOCKHOLM, collector_counters
 from tests.dashboards.simulated import Simulated, fill_simulated
 from tests.dashboards.test_queries import DASHBOARDS, panels, resolve_variables, run_panel
 from tests.services import InfluxDB
@@ -33,9 +37,13 @@ def simulated(influxdb: InfluxDB, registry: Registry) -> Iterator[tuple[InfluxSt
     url = influxdb.url(f"sim_{uuid.uuid4().hex[:12]}")
     now = datetime.now(UTC)
     facts = fill_simulated(url, registry, now)
-    store = open_store(url)
+    store = open_store(url, sensor_tags=registry.sensor_tags)
     assert isinstance(store, InfluxStore)
-    store.write_points(results(registry, now, quarantine=False))
+    # The month with the most simulated data: yesterday's (a day or more of readings).
+    period = (now.astimezone(STOCKHOLM) - timedelta(days=1)).strftime("%Y-%m")
+    result = Scorer(store, registry, resamples=50).score(period)
+    assert write_results(store, result, registry) > 0
+    store.write_points(collector_counters(now, quarantine=False))
     yield store, facts
     store.close()
 
@@ -52,15 +60,26 @@ def test_simulated_readings_arrive_through_the_decoders(
     assert set(registry.sensors) <= seen
 
 
+def _scores(store: InfluxStore) -> int:
+    series = store.query('SELECT count("score") FROM "scorecard"')
+    return int(series[0]["values"][0][1]) if series else 0
+
+
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
-def test_every_panel_returns_data_on_simulated_readings(
+def test_every_panel_returns_data_on_simulated_readings_and_analytics_results(
     simulated: tuple[InfluxStore, Simulated], name: str
 ) -> None:
     store, facts = simulated
     model = DASHBOARDS[name]
     variables = resolve_variables(store, model, "all")
+    empty = set()
     for panel in panels(model):
-        results_ = run_panel(store, model, panel, variables, facts.now_ms)
-        for target, series in zip(panel["targets"], results_, strict=True):
-            rows = sum(len(one["values"]) for one in series)
-            assert rows > 0, f"{name}: panel {panel['title']!r} {target['refId']} has no data"
+        for series in run_panel(store, model, panel, variables, facts.now_ms):
+            if not sum(len(one["values"]) for one in series):
+                empty.add(panel["title"])
+    # A day or two of a month is below the contract's minimum data availability: every KPI is
+    # "insufficient data" and a scorecard then has no score (neither paid nor penalised). The
+    # score panel is rightly empty then, and only then.
+    if _scores(store) == 0:
+        empty.discard("Score per supplier and month")
+    assert not empty, f"{name}: no data in {sorted(empty)}"
