@@ -126,7 +126,7 @@ class SqliteStore:
         # One query per sensor walks the primary key in time order (no sort in SQLite), and the
         # columns are built as numpy arrays: building a DataFrame from row tuples was most of
         # the time of scoring a school year.
-        window = [_ms(start), _ms(end)]
+        window: list[object] = [_ms(start), _ms(end)]
         kind_clause = ""
         if kinds is not None:
             kind_clause = f" AND kind IN ({','.join('?' * len(kinds))})"
