@@ -70,7 +70,7 @@ def test_repeated_sigkill_at_random_moments_loses_and_doubles_nothing(
         # Kill once the store has grown past each random share, a random instant later...
         for share in sorted(rng.uniform(low, low + 0.2) for low in (0.05, 0.3, 0.55)):
             threshold = int(TOTAL * share)
-            wait_until(lambda t=threshold: store.count_readings() >= t, 60, f"{threshold} stored")
+            wait_until(lambda: store.count_readings() >= threshold, 60, f"{threshold} stored")  # noqa: B023
             time.sleep(rng.uniform(0.0, 0.2))
             processes[-1].send_signal(signal.SIGKILL)
             processes[-1].wait()
