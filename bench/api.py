@@ -122,7 +122,7 @@ def run(quick: bool, progress: Callable[[str], None]) -> list[Row]:
                 check=True,
                 capture_output=True,
                 text=True,
-                timeout=duration_s * 10 + 60,
+                timeout=duration_s * 2 + 120,
             )
             stats = json.loads(result.stdout.strip().splitlines()[-1])
             p95 = stats["p95_ms"]

@@ -2,7 +2,8 @@
 
 Request i is started at t0 + i / RATE (the paths in turn) whatever earlier answers do; its latency
 counts from that scheduled moment, so queueing in front of a slow server shows in the figures.
-Prints one JSON line: sent, errors, achieved_rate, p50_ms, p95_ms, p99_ms, max_ms, statuses.
+Each request gives up after 10 s (counted as an error). Prints one JSON line: sent, errors,
+achieved_rate, p50_ms, p95_ms, p99_ms, max_ms, statuses.
 """
 
 from __future__ import annotations

@@ -5,16 +5,15 @@ after their faults), written straight to the store: the MQTT path is measured by
 bench. The simulated weather goes in as SMHI-imported readings (sensor `smhi-<station>`).
 
 As a process (the filling is set-up, not measured): ``python -m bench.pilot_store DB START DAYS``.
-`prepared()` fills one store per span once per bench run and reuses it.
+`prepared()` fills one store per span and keeps it in bench/.cache for later runs.
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
+import hashlib
+import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from itertools import islice
@@ -23,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import child_env, python_module
+from bench.common import REPO, child_env, python_module
 from floorwatch.readings import Reading
 
+CACHE = REPO / "bench" / ".cache"  # git-ignored
 _PREPARED: dict[tuple[str, int], Path] = {}
 _CHUNK = 200_000
 
@@ -58,20 +58,43 @@ def fill(path: Path, start: date, days: int) -> int:
     return stored
 
 
+def _inputs_digest() -> str:
+    """What the filled store depends on: the simulator, the pilot registry, the SQLite schema."""
+    digest = hashlib.sha256()
+    files = [
+        *sorted((REPO / "simulators").rglob("*.py")),
+        *sorted((REPO / "simulators").rglob("*.yaml")),
+    ]
+    files += [
+        *sorted((REPO / "floorwatch" / "pilot").glob("*.yaml")),
+        REPO / "floorwatch" / "store" / "sqlite.py",
+    ]
+    for file in files:
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def prepared(start: date, days: int, progress: Callable[[str], None]) -> Path:
-    """The store for this span, filled in a child process on first use."""
+    """The store for this span: filled in a child process on first use and kept in CACHE (it
+    takes minutes for a school year), keyed by the span and the simulator's and pilot's code."""
     key = (start.isoformat(), days)
     if key not in _PREPARED:
-        folder = Path(tempfile.mkdtemp(prefix="floorwatch-bench-pilot-"))
-        atexit.register(shutil.rmtree, folder, True)
-        path = folder / "pilot.db"
-        progress(f"filling a store with {days} simulated days of the pilot (set-up, not timed)")
-        subprocess.run(
-            python_module("bench.pilot_store", str(path), start.isoformat(), str(days)),
-            env=child_env(),
-            check=True,
-            timeout=3600,
-        )
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path = CACHE / f"pilot-{start.isoformat()}-{days}d-{_inputs_digest()}.db"
+        if not path.exists():
+            progress(f"filling a store with {days} simulated days of the pilot (set-up, not timed)")
+            partial = path.with_suffix(".partial")
+            for leftover in CACHE.glob(partial.name + "*"):
+                leftover.unlink()
+            subprocess.run(
+                python_module("bench.pilot_store", str(partial), start.isoformat(), str(days)),
+                env=child_env(),
+                check=True,
+                timeout=3600,
+            )
+            os.replace(partial, path)
+        else:
+            progress(f"using the cached store {path.name}")
         _PREPARED[key] = path
     return _PREPARED[key]
 
