@@ -25,7 +25,7 @@ async def load(base: str, token: str, rate: float, seconds: float, paths: list[s
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=30
+        base_url=base, headers=headers, limits=limits, timeout=10
     ) as client:
 
         async def one(path: str, scheduled: float) -> None:
