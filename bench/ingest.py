@@ -267,7 +267,7 @@ def _case_row(case: Case, name: str, target: str = "", met: bool | None = None) 
 
 def run(quick: bool, progress: Callable[[str], None]) -> list[Row]:
     """All ingest cases. Quick: small counts, a smoke run."""
-    single = 10_000 if quick else 100_000
+    single = 10_000 if quick else 50_000
     batched = 50_000 if quick else 500_000
     workdir = Path(tempfile.mkdtemp(prefix="floorwatch-bench-ingest-"))
     rows: list[Row] = []

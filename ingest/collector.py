@@ -585,16 +585,16 @@ class Collector:
                 store = None
         if store is None:
             if self._spool.full:
-                if self._held_since is None:
-                    self._held_since = time.monotonic()
-                    log.warning(
-                        "event=backpressure spool_bytes=%d spool_max_bytes=%d "
-                        "note=not acknowledging until the store answers; the broker keeps the rest",
-                        self._spool.size_bytes,
-                        self._spool.max_bytes,
-                    )
+                self._hold(
+                    "spool_full",
+                    f"spool_bytes={self._spool.size_bytes} spool_max_bytes={self._spool.max_bytes}",
+                )
                 return False
-            self._spool.append(durable)
+            try:
+                self._spool.append(durable)
+            except OSError as exc:  # a full disk, or a spool folder we cannot write
+                self._hold("spool_unwritable", f"error={str(exc)!r}")
+                return False
             self.counters.count_spooled(len(durable.readings))
             log.info(
                 "event=spooled readings=%d quarantined=%d spool_batches=%d spool_bytes=%d",
@@ -611,6 +611,19 @@ class Collector:
         if batch.reasons:
             self.counters.count_quarantined(batch.reasons)
         return True
+
+    def _hold(self, reason: str, details: str) -> None:
+        """Back-pressure: the batch can be made durable nowhere, so nothing is acknowledged;
+        the broker stops sending when our in-flight window fills and keeps the rest. Said once
+        per episode."""
+        if self._held_since is None:
+            self._held_since = time.monotonic()
+            log.warning(
+                "event=backpressure reason=%s %s "
+                "note=not acknowledging until the store answers; the broker keeps the rest",
+                reason,
+                details,
+            )
 
     def _write(self, store: Store, batch: SpooledBatch) -> None:
         new = store.write_readings(batch.readings)

@@ -46,7 +46,7 @@ from tests.ingest.messages import (
 
 NOW_MS = 1_795_000_000_000  # 2026-11-18
 FUZZ = settings(
-    max_examples=50,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

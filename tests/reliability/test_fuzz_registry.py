@@ -22,7 +22,7 @@ from floorwatch.registry import PILOT, Registry, load_registry
 from floorwatch.registry.loader import _Loader
 
 FUZZ = settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
