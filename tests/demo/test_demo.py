@@ -175,6 +175,14 @@ def test_report_and_docs_render_in_a_real_browser_without_errors(
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             failed: list[str] = []
             page.on("requestfailed", lambda request: failed.append(request.url))
+            page.on(
+                "response",
+                lambda response: (
+                    failed.append(f"{response.status} {response.url}")
+                    if response.status >= 400
+                    else None
+                ),
+            )
 
             response = page.goto(f"{demo.url}/api/v1/reports/{PERIOD}", wait_until="load")
             assert response is not None and response.status == 200
@@ -200,8 +208,8 @@ def test_report_and_docs_render_in_a_real_browser_without_errors(
             page.screenshot(path=str(tmp_path / "docs.png"), full_page=False)
         finally:
             browser.close()
-    assert errors == [], errors
     assert failed == [], failed
+    assert errors == [], errors
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
