@@ -59,7 +59,7 @@ def demo(
         seed=seed,
     )
     quiet_logging(folder / "demo.log")
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     runner = Demo(options, console)
     with watch_signals(runner.stopping.set):
         try:
