@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.context import ApiContext
+from api.docs_page import install_docs
 from api.keys import KeyStore
 from api.metrics import CountRequests
 from api.routes import (
@@ -69,9 +70,13 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their assets from a CDN: /docs is served offline instead
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.context = context
     errors.install(app)
+    install_docs(app)
     app.add_middleware(CountRequests, counter=context.requests)
     app.include_router(system.router)
     for module in (

@@ -88,7 +88,9 @@ class Publisher:
         self._failure: str | None = None
         self.published = 0
         self.acknowledged = 0
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        # MQTT 3.1.1 for brokers without MQTT 5, such as the demo's embedded amqtt
+        protocol = mqtt.MQTTv5 if target.protocol_v5 else mqtt.MQTTv311
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
         if target.username:
             client.username_pw_set(target.username, target.password)
         if target.tls:

@@ -109,10 +109,12 @@ class Formats(_Model):
     """Which wire format each sensor uses. LoRaWAN sensors (with `lorawan` in the registry) go
     through their municipality's network server; other sensors of `senml_schools` send SenML,
     the rest native JSON. `batch` > 1 packs that many consecutive readings of a native or SenML
-    sensor into one message."""
+    sensor into one message. A municipality's network `native` sends its LoRaWAN sensors'
+    readings as native JSON on their own topic instead (as a gateway bridge would): the demo
+    uses it to push a compressed season through the slow embedded broker in batches."""
 
     senml_schools: list[str] = Field(default_factory=list)
-    lorawan_network: dict[str, Literal["chirpstack", "tts"]] = Field(default_factory=dict)
+    lorawan_network: dict[str, Literal["chirpstack", "tts", "native"]] = Field(default_factory=dict)
     default_network: Literal["chirpstack", "tts"] = "chirpstack"
     chirpstack_application: str = "floorwatch"
     tts_application: str = "floorwatch"
