@@ -226,3 +226,47 @@ def test_ctrl_c_stops_everything_cleanly(demo: RunningDemo) -> None:
             "SELECT count(*) FROM points WHERE measurement = 'scorecard'"
         ).fetchone()[0]
     assert readings > 80_000 and scorecards == 12
+
+
+def test_ctrl_c_while_ingesting_stops_cleanly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOORWATCH_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "floorwatch",
+            "demo",
+            "--start",
+            START,
+            "--days",
+            "5",
+            "--port",
+            str(_free_port()),
+            "--dir",
+            "demo",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:  # the season line comes just before publishing starts
+        lines.append(line)
+        if "season" in line:
+            break
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    try:
+        rest, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the demo did not stop within 60 s of Ctrl-C")
+    output = "".join(lines) + rest
+    assert process.returncode == 0, output
+    assert "interrupted: stopping" in output and "Traceback" not in output
+    assert "ready" not in output
+    with sqlite3.connect(tmp_path / "demo" / "floorwatch.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
