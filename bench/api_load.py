@@ -45,16 +45,20 @@ async def load(base: str, token: str, rate: float, seconds: float, paths: list[s
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(paths[i % len(paths)], scheduled)))
         sent_in = time.perf_counter() - start
-        await asyncio.gather(*tasks)
-    ms = np.array(latencies) * 1000
+        _, late = await asyncio.wait(tasks, timeout=15)
+        for task in late:  # still unanswered 15 s after the last send: counted as errors
+            task.cancel()
+        statuses["unanswered"] += len(late)
+    ms = np.array(latencies + [float("inf")] * statuses["unanswered"]) * 1000
     return {
         "sent": total,
         "errors": total - statuses.get("200", 0),
         "achieved_rate": round(total / sent_in, 1),
-        "p50_ms": round(float(np.percentile(ms, 50)), 2),
-        "p95_ms": round(float(np.percentile(ms, 95)), 2),
-        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "p50_ms": round(float(np.percentile(ms, 50, method="higher")), 2),
+        "p95_ms": round(float(np.percentile(ms, 95, method="higher")), 2),
+        "p99_ms": round(float(np.percentile(ms, 99, method="higher")), 2),
         "max_ms": round(float(ms.max()), 2),
+        "answered": len(latencies),
         "statuses": dict(statuses),
     }
 

@@ -48,7 +48,7 @@ def main() -> None:
     client.on_connect = on_connect
     # The same Receive Maximum as the collector, so both get the same in-flight window.
     properties = Properties(PacketTypes.CONNECT)
-    properties.ReceiveMaximum = 10_000
+    properties.ReceiveMaximum = int(sys.argv[6]) if len(sys.argv) > 6 else 10_000
     client.connect(host, int(port), properties=properties)
     client.loop_start()
     done.wait()

@@ -179,6 +179,7 @@ def run_collectors(
     per_message: int,
     collectors: int = 1,
     share_group: str | None = None,
+    **settings: str,
 ) -> Case:
     """`collectors` x `floorwatch ingest` subprocesses storing the publisher's messages."""
     broker = start_mosquitto(workdir / f"broker-{uuid.uuid4().hex[:6]}")
@@ -195,6 +196,7 @@ def run_collectors(
                 FLOORWATCH_STORE_URL=store_url,
                 FLOORWATCH_SPOOL_DIR=str(workdir / "spool"),
                 FLOORWATCH_CLIENT_ID=f"bench-collector-{run}-{index}",
+                **settings,
             )
             args = ["ingest"] + (["--share", share_group] if share_group else [])
             process = subprocess.Popen(
