@@ -36,7 +36,9 @@ class Store(Protocol):
         ...
 
     def latest_readings(self, sensor_ids: Sequence[str]) -> pd.DataFrame:
-        """The newest reading per (sensor, kind) of the given sensors, columns READING_COLUMNS."""
+        """The newest reading per (sensor, kind) of the given sensors, columns READING_COLUMNS.
+        A backend may leave out kinds last reported long (SQLite: 2 days) before the sensor's
+        newest reading, to answer from recent data only."""
         ...
 
     def count_readings(self) -> int:

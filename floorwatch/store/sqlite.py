@@ -48,6 +48,10 @@ CREATE INDEX IF NOT EXISTS points_by_time ON points (measurement, ts_ms);
 """
 
 
+# latest_readings: how far before a sensor's newest reading its other kinds are looked for.
+LATEST_LOOKBACK_MS = 2 * 86_400_000
+
+
 def _ms(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("times given to the store must be timezone-aware")
@@ -179,19 +183,27 @@ class SqliteStore:
         )
 
     def latest_readings(self, sensor_ids: Sequence[str]) -> pd.DataFrame:
+        # The newest row of a sensor comes straight off the primary key (backwards); its other
+        # kinds (battery, temperature...) are looked for in the LATEST_LOOKBACK_MS before it.
+        # A scan of all of a sensor's kinds would read its whole history (a year: 100,000 rows).
         rows: list[tuple[int, str, str, float]] = []
         with self._cursor() as cur:
             for sensor_id in sensor_ids:
-                kinds = cur.execute(
-                    "SELECT DISTINCT kind FROM readings WHERE sensor_id = ?", (sensor_id,)
-                ).fetchall()
-                for (kind,) in kinds:
-                    row = cur.execute(
-                        "SELECT ts_ms, sensor_id, kind, value FROM readings "
-                        "WHERE sensor_id = ? AND kind = ? ORDER BY ts_ms DESC LIMIT 1",
-                        (sensor_id, kind),
-                    ).fetchone()
-                    rows.append(row)
+                newest = cur.execute(
+                    "SELECT ts_ms FROM readings WHERE sensor_id = ? ORDER BY ts_ms DESC LIMIT 1",
+                    (sensor_id,),
+                ).fetchone()
+                if newest is None:
+                    continue
+                seen: set[str] = set()
+                for ts_ms, kind, value in cur.execute(
+                    "SELECT ts_ms, kind, value FROM readings WHERE sensor_id = ? AND ts_ms >= ? "
+                    "ORDER BY ts_ms DESC",
+                    (sensor_id, newest[0] - LATEST_LOOKBACK_MS),
+                ):
+                    if kind not in seen:
+                        seen.add(kind)
+                        rows.append((ts_ms, sensor_id, kind, value))
         return _frame(rows)
 
     def count_readings(self) -> int:
