@@ -21,22 +21,30 @@ class TtlCache(Generic[T]):
         self.max_items = max_items
         self._items: dict[Hashable, tuple[float, T]] = {}
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value of `key`, or `compute()` (stored when the TTL is above zero).
         Errors from `compute` are not cached."""
-        now = time.monotonic()
+        fresh = self.peek(key)
+        if fresh is not None:
+            return fresh
+        # One computation per key at a time: when an entry expires under load, the requests
+        # behind the first wait for its result instead of all reading the store at once.
         with self._lock:
-            hit = self._items.get(key)
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
-        value = compute()
-        if self.ttl_s > 0:
-            with self._lock:
-                if len(self._items) >= self.max_items:
-                    oldest = min(self._items, key=lambda k: self._items[k][0])
-                    del self._items[oldest]
-                self._items[key] = (now, value)
+            key_lock = self._computing.setdefault(key, threading.Lock())
+        with key_lock:
+            fresh = self.peek(key)
+            if fresh is not None:
+                return fresh
+            now = time.monotonic()
+            value = compute()
+            if self.ttl_s > 0:
+                with self._lock:
+                    if len(self._items) >= self.max_items:
+                        oldest = min(self._items, key=lambda k: self._items[k][0])
+                        del self._items[oldest]
+                    self._items[key] = (now, value)
         return value
 
     def peek(self, key: Hashable) -> T | None:
@@ -57,3 +65,4 @@ class TtlCache(Generic[T]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._computing.clear()
