@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.occupancy import local_midnight, period_bounds
 from api.keys import ApiKey, Role
@@ -23,6 +23,9 @@ from floorwatch.errors import AccessDenied, InvalidRequest, NotFound
 from floorwatch.registry import Registry
 from floorwatch.registry.model import SensorPlace
 from floorwatch.registry.schema import Entrance, Installation, School
+
+if TYPE_CHECKING:
+    from api.context import ApiContext
 
 DENIED = "this key is not allowed to see that"
 
@@ -177,3 +180,26 @@ class Access:
             and self.may_see_entrance(r["entrance"])
             and self.may_see_period(r["entrance"], r["period"])
         ]
+
+    async def commercial_results(
+        self,
+        context: ApiContext,
+        measurement: str,
+        supplier: str | None,
+        entrance: str | None,
+        school: str | None,
+        **tags: str | None,
+    ) -> list[dict[str, Any]]:
+        """Stored per-supplier results (`kpi`, `scorecard`) for a commercial role, filtered by
+        the query's tags and by what this key may see; a named entrance or school outside the
+        key's reach is refused."""
+        self.require(COMMERCIAL)
+        supplier = self.supplier_filter(supplier)
+        if entrance is not None:
+            self.entrance(entrance)
+        if school is not None:
+            self.school(school)
+        rows = await context.apoints(
+            measurement, supplier=supplier, entrance=entrance, school=school, **tags
+        )
+        return self.filter_results(rows, by_supplier=True)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.access import COMMERCIAL
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import ContractQuery, EntranceQuery, PeriodQuery, SchoolQuery, SupplierQuery
@@ -33,22 +32,9 @@ async def list_kpis(
     ] = None,
 ) -> list[KpiOut]:
     """KPI values with intervals, target, weight and status (pass, fail, insufficient)."""
-    access.require(COMMERCIAL)
-    supplier = access.supplier_filter(supplier)
-    if entrance is not None:
-        access.entrance(entrance)
-    if school is not None:
-        access.school(school)
-    rows = await context.apoints(
-        "kpi",
-        period=period,
-        supplier=supplier,
-        entrance=entrance,
-        school=school,
-        contract=contract,
-        kpi=kpi,
+    rows = await access.commercial_results(
+        context, "kpi", supplier, entrance, school, period=period, contract=contract, kpi=kpi
     )
-    rows = access.filter_results(rows, by_supplier=True)
     return [
         KpiOut(
             contract=text(r, "contract"),

@@ -57,21 +57,9 @@ async def list_scorecards(
     contract: ContractQuery = None,
 ) -> list[ScorecardSummary]:
     """Score and bonus/malus per installation and month (a supplier key: only its own)."""
-    access.require(COMMERCIAL)
-    supplier = access.supplier_filter(supplier)
-    if entrance is not None:
-        access.entrance(entrance)
-    if school is not None:
-        access.school(school)
-    rows = await context.apoints(
-        "scorecard",
-        period=period,
-        supplier=supplier,
-        entrance=entrance,
-        school=school,
-        contract=contract,
+    rows = await access.commercial_results(
+        context, "scorecard", supplier, entrance, school, period=period, contract=contract
     )
-    rows = access.filter_results(rows, by_supplier=True)
     return [ScorecardSummary(**_summary(r)) for r in rows]
 
 
