@@ -104,15 +104,20 @@ def collected(
     assert isinstance(store, InfluxStore)
     try:
         _wait(lambda: collector.subscribed, 20, "the collector to subscribe")
-        _publish(broker.url_for(SIMULATOR_USER), messages)
 
-        def all_counted() -> bool:
+        def counted(expected: int) -> bool:
             series = store.query(
                 f'SELECT last("received") FROM "ingest" WHERE "collector" = \'{CLIENT_ID}\''
             )
-            return bool(series) and series[0]["values"][0][1] >= len(messages)
+            return bool(series) and series[0]["values"][0][1] >= expected
 
-        _wait(all_counted, 60, "the collector's counters to count every message")
+        # Two bursts with a counter point in between, so the counters rise from one point to
+        # the next however fast the collector is (one burst can fall between two points).
+        half = len(messages) // 2
+        _publish(broker.url_for(SIMULATOR_USER), messages[:half])
+        _wait(lambda: counted(half), 60, "the collector's counters to count the first half")
+        _publish(broker.url_for(SIMULATOR_USER), messages[half:])
+        _wait(lambda: counted(len(messages)), 60, "the collector's counters to count every message")
         time.sleep(1.2)  # two more counter points after the last message
     finally:
         collector.request_stop()
