@@ -277,12 +277,18 @@ def _native_time_ms(ts: Any) -> int:
     if kind is str:
         return _rfc3339_ms(ts)
     if kind is int or kind is float:
-        if not math.isfinite(ts):
-            raise _Refused("bad_time", f"ts {ts!r} is not a finite number")
-        return round(ts * 1000)
+        return _epoch_ms(ts)
     raise _Refused(
         "wrong_type", f"ts must be an RFC 3339 string or epoch seconds, got {kind.__name__}"
     )
+
+
+def _epoch_ms(seconds: float) -> int:
+    """Epoch seconds -> ms; 1e308 s is finite but its milliseconds are not."""
+    ms = seconds * 1000
+    if not math.isfinite(ms):
+        raise _Refused("bad_time", f"time {seconds!r} s is not a finite number of ms")
+    return round(ms)
 
 
 def _rfc3339_ms(text: str) -> int:
@@ -392,7 +398,7 @@ def decode_senml(
             when = base_time + t
             if when < SENML_RELATIVE_LIMIT_S:
                 when = now_s + when
-            ts_ms = round(when * 1000)
+            ts_ms = _epoch_ms(when)
             out.readings.append(_checked(sensor_id, ranges, kind, value, ts_ms, context))
         except _Refused as refused:
             out.reject(refused.reason, f"record {index}: {refused.detail}")

@@ -175,6 +175,14 @@ def bad_inputs(now_ms: int) -> list[BadInput]:
         ),
         BadInput("ts not a time", moisture, native(ts="yesterday"), "bad_time"),
         BadInput("ts without offset", moisture, native(ts="2026-11-20T08:00:00"), "bad_time"),
+        # finite seconds whose milliseconds overflow (found by the fuzzer)
+        BadInput("ts of 1e308 seconds", moisture, native(ts=1e308), "bad_time"),
+        BadInput(
+            "senml bt of 1e308 seconds",
+            moisture,
+            dumps([{"bt": 1e308, "n": "moisture", "v": 12}]),
+            "bad_time",
+        ),
         BadInput("topic too deep", "floorwatch/up/a/b", native(), "bad_topic"),
         BadInput("senml empty pack", moisture, b"[]", "bad_senml"),
         BadInput(
