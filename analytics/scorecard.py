@@ -17,7 +17,9 @@ import itertools
 import json
 import math
 import subprocess
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -265,6 +267,58 @@ class PeriodResult:
         return results_to_points(self, registry)
 
 
+ChunkKey = tuple[str, datetime, datetime, float, float, float]
+ReadKey = tuple[str, datetime, datetime]
+
+
+def _chunk_key(entrance_id: str, start: datetime, end: datetime, contract: Contract) -> ChunkKey:
+    """A chunk depends on the contract only through its thresholds."""
+    return (
+        entrance_id,
+        start,
+        end,
+        contract.wet_threshold,
+        contract.dirt_threshold,
+        contract.min_data_availability,
+    )
+
+
+class ReadAhead:
+    """Reads `keys` in order in one background thread, `depth` ahead of the consumer; `take`
+    returns a key's readings (reading it now if it was not planned). Errors surface in `take`."""
+
+    def __init__(
+        self,
+        read: Callable[[str, datetime, datetime], pd.DataFrame],
+        keys: list[ReadKey],
+        depth: int = 2,
+    ):
+        self._read = read
+        self._pending = deque(keys)
+        self._depth = depth
+        self._futures: dict[ReadKey, Future[pd.DataFrame]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._pending and len(self._futures) < self._depth:
+            key = self._pending.popleft()
+            self._futures[key] = self._pool.submit(self._read, *key)
+
+    def take(self, key: ReadKey) -> pd.DataFrame:
+        future = self._futures.pop(key, None)
+        self._fill()
+        return future.result() if future is not None else self._read(*key)
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+
 class Scorer:
     """Scores periods from a store. Keeps per-entrance month results so that scoring several
     periods (or the training window shared by them) reads each month once."""
@@ -285,34 +339,37 @@ class Scorer:
         self.seed = seed
         self.resamples = resamples
         self.progress = progress
-        self._chunks: dict[tuple[str, datetime, datetime, float, float, float], EntranceChunk] = {}
+        self._chunks: dict[ChunkKey, EntranceChunk] = {}
         self._weather: dict[tuple[int, datetime, datetime], pd.DataFrame] = {}
         self._months_ahead = False
 
     # --- reading -------------------------------------------------------------------------------
-    def chunk(
-        self, entrance_id: str, start: datetime, end: datetime, contract: Contract
-    ) -> EntranceChunk:
-        key = (
-            entrance_id,
-            start,
-            end,
-            contract.wet_threshold,
-            contract.dirt_threshold,
-            contract.min_data_availability,
-        )
-        found = self._chunks.get(key)
-        if found is not None:
-            return found
+    def readings(self, entrance_id: str, start: datetime, end: datetime) -> pd.DataFrame:
+        """The entrance's sensors' own kinds (not battery, link quality...) for [start, end),
+        with the lead-in the minute states need."""
         entrance, _ = self.registry.entrance(entrance_id)
         sensor_ids = sorted(s.id for s in entrance.sensors)
-        kinds = sorted({str(s.kind) for s in entrance.sensors})  # not battery, link quality...
-        readings = self.store.read_readings(
-            start - LEAD_IN, end, sensor_ids=sensor_ids, kinds=kinds
-        )
+        kinds = sorted({str(s.kind) for s in entrance.sensors})
+        return self.store.read_readings(start - LEAD_IN, end, sensor_ids=sensor_ids, kinds=kinds)
+
+    def chunk(
+        self,
+        entrance_id: str,
+        start: datetime,
+        end: datetime,
+        contract: Contract,
+        readahead: ReadAhead | None = None,
+    ) -> EntranceChunk:
+        found = self._chunks.get(_chunk_key(entrance_id, start, end, contract))
+        if found is not None:
+            return found
+        if readahead is not None:
+            readings = readahead.take((entrance_id, start, end))
+        else:
+            readings = self.readings(entrance_id, start, end)
         if readings.empty:  # common before an installation's data begins: skip the work
             chunk = _silent_chunk(self.registry, entrance_id, start, end, contract)
-            self._chunks[key] = chunk
+            self._chunks[_chunk_key(entrance_id, start, end, contract)] = chunk
             return chunk
         prepared = prepare_entrance(
             self.registry,
@@ -336,7 +393,7 @@ class Scorer:
             prepared.health,
             prepared.intervals,
         )
-        self._chunks[key] = chunk
+        self._chunks[_chunk_key(entrance_id, start, end, contract)] = chunk
         return chunk
 
     def weather(self, station: int, start: datetime, end: datetime) -> pd.DataFrame:
@@ -380,22 +437,33 @@ class Scorer:
         extra = [(end, week_end)] if week_end > end else []
         if extra and self._months_ahead:  # the next month is read anyway: read all of it now
             extra = _months(end, local_midnight(_next_first(_local_day(end))))
-        total = len(contracts) * len(entrances) * (len(chunks) + len(extra))
+        parts = chunks + extra
+        total = len(contracts) * len(entrances) * len(parts)
         done = 0
-        for contract in contracts:
-            per_entrance: dict[str, list[EntranceChunk]] = {}
-            after: dict[str, list[EntranceChunk]] = {}
-            for entrance_id in entrances:
-                for lo, hi in chunks + extra:
-                    part = self.chunk(entrance_id, lo, hi, contract)
-                    target = after if lo >= end else per_entrance
-                    target.setdefault(entrance_id, []).append(part)
-                    done += 1
-                    if self.progress:
-                        label = f"{entrance_id} {lo.astimezone(LOCAL_TZ):%Y-%m-%d}"
-                        self.progress(label, done, total)
-            self._score_contract(result, contract, per_entrance, train_start, start, end)
-            self._trends(result, per_entrance, after, start, end)
+        # The store is read a chunk ahead in a thread while this one computes (SQLite and HTTP
+        # both release the GIL while they work), in the order of the loop below.
+        to_read = [
+            (entrance_id, lo, hi)
+            for contract in contracts
+            for entrance_id in entrances
+            for lo, hi in parts
+            if _chunk_key(entrance_id, lo, hi, contract) not in self._chunks
+        ]
+        with ReadAhead(self.readings, to_read) as readahead:
+            for contract in contracts:
+                per_entrance: dict[str, list[EntranceChunk]] = {}
+                after: dict[str, list[EntranceChunk]] = {}
+                for entrance_id in entrances:
+                    for lo, hi in parts:
+                        part = self.chunk(entrance_id, lo, hi, contract, readahead)
+                        target = after if lo >= end else per_entrance
+                        target.setdefault(entrance_id, []).append(part)
+                        done += 1
+                        if self.progress:
+                            label = f"{entrance_id} {lo.astimezone(LOCAL_TZ):%Y-%m-%d}"
+                            self.progress(label, done, total)
+                self._score_contract(result, contract, per_entrance, train_start, start, end)
+                self._trends(result, per_entrance, after, start, end)
         return result
 
     def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:

@@ -32,13 +32,13 @@ class Store(Protocol):
         sensor_ids: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Readings with start <= time < end, columns READING_COLUMNS, sorted by time."""
+        """Readings with start <= time < end, columns READING_COLUMNS, sorted by time (the order
+        within one timestamp is the backend's, the same on every read)."""
         ...
 
     def latest_readings(self, sensor_ids: Sequence[str]) -> pd.DataFrame:
-        """The newest reading per (sensor, kind) of the given sensors, columns READING_COLUMNS.
-        A backend may leave out kinds last reported long (SQLite: 2 days) before the sensor's
-        newest reading, to answer from recent data only."""
+        """The newest reading per (sensor, kind) of the given sensors, columns READING_COLUMNS,
+        however old (a battery level reported weeks ago is still the latest known)."""
         ...
 
     def count_readings(self) -> int:

@@ -68,6 +68,31 @@ def test_latest_reading_per_sensor_and_kind(store: Store) -> None:
     assert latest.loc[SENSOR, "time"] == T0 + timedelta(minutes=9)
 
 
+def test_latest_is_each_kinds_own_newest_reading(store: Store) -> None:
+    # A battery level reported weeks ago is still the sensor's latest battery level.
+    store.write_readings(
+        [
+            Reading(SENSOR, "battery", MS0 - 21 * 86_400_000, 87.0),
+            Reading(SENSOR, "moisture", MS0, 4.0),
+            Reading(SENSOR, "moisture", MS0 - 60_000, 3.0),
+        ]
+    )
+    latest = store.latest_readings([SENSOR]).set_index("kind")
+    assert latest.loc["battery", "value"] == 87.0
+    assert latest.loc["battery", "time"] == T0 - timedelta(days=21)
+    assert latest.loc["moisture", "value"] == 4.0
+    assert store.latest_readings([OTHER]).empty
+
+
+def test_values_come_back_bit_for_bit(store: Store) -> None:
+    values = [0.1 + 0.2, 1 / 3, 123456.78901234567, 5e-324, 1e300, 2.0**53 + 2]
+    store.write_readings(
+        [Reading(SENSOR, "moisture", MS0 + i * 60_000, v) for i, v in enumerate(values)]
+    )
+    read = store.read_readings(T0, T0 + timedelta(hours=1))["value"].tolist()
+    assert [v.hex() for v in read] == [float(v).hex() for v in values]
+
+
 def test_quarantine_keeps_every_reject_newest_first(store: Store) -> None:
     records = [
         QuarantineRecord(MS0, "floorwatch/up/x", "malformed_json", "Expecting value", "{oops"),
@@ -158,3 +183,32 @@ def test_sqlite_unwritable_location_is_unavailable(tmp_path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(StoreUnavailable):
         open_store(f"sqlite:///{blocker}/sub/x.db")
+
+
+def test_sqlite_file_of_the_first_layout_is_migrated_on_open(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as old:  # version 1: readings keyed (sensor_id, ts_ms, kind)
+        old.execute(
+            "CREATE TABLE readings (sensor_id TEXT NOT NULL, ts_ms INTEGER NOT NULL, "
+            "kind TEXT NOT NULL, value REAL NOT NULL, "
+            "PRIMARY KEY (sensor_id, ts_ms, kind)) WITHOUT ROWID"
+        )
+        old.executemany(
+            "INSERT INTO readings VALUES (?,?,?,?)",
+            [(SENSOR, MS0 + i * 60_000, kind, float(i)) for i in range(50) for kind in "ab"],
+        )
+    old.close()
+    store = open_store(f"sqlite:///{path}")
+    assert store.count_readings() == 100
+    frame = store.read_readings(T0, T0 + timedelta(hours=1), kinds=["b"])
+    assert frame["value"].tolist() == [float(i) for i in range(50)]
+    store.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+        key = check.execute("SELECT name FROM pragma_table_info('readings') WHERE pk ORDER BY pk")
+        assert [row[0] for row in key] == ["sensor_id", "kind", "ts_ms"]
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    check.close()
+    assert open_store(f"sqlite:///{path}").count_readings() == 100  # opening again: no-op
