@@ -128,7 +128,6 @@ def score(
 
     Example: floorwatch score --period 2026-10 --format html --out report-2026-10.html
     """
-    from analytics.report import build_report, write_report
     from analytics.scorecard import Scorer, write_results
 
     settings = load_settings(store_url=store_url, registry=registry_path)
@@ -148,16 +147,20 @@ def score(
             result = Scorer(store, registry, progress=advance).score(label, start, end)
         report_path = None
         if write:
+            from analytics.report import write_report  # matplotlib: only when a report is made
+
             points = write_results(store, result, registry)
             report_path = write_report(result, registry, settings.reports_dir)
             console.print(f"wrote {points} points to the store, report {report_path}")
     finally:
         store.close()
 
-    text = {
-        OutputFormat.JSON: results_json,
-        OutputFormat.CSV: results_csv,
-    }.get(output_format, lambda r: build_report(r, registry))(result)
+    if output_format is OutputFormat.HTML:
+        from analytics.report import build_report
+
+        text = build_report(result, registry)
+    else:
+        text = results_json(result) if output_format is OutputFormat.JSON else results_csv(result)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
