@@ -20,6 +20,8 @@ from floorwatch.registry import Registry
 from floorwatch.settings import Settings
 from floorwatch.store import Store, open_store
 
+STALE_TTLS = 3  # how many cache periods (api_cache_s) an expired entry may still be served
+
 
 class ApiContext:
     def __init__(
@@ -35,9 +37,14 @@ class ApiContext:
         self._store = store
         self._owns_store = store is None
         self._lock = threading.Lock()
-        self.points_cache: TtlCache[list[dict[str, Any]]] = TtlCache(settings.api_cache_s)
+        # Stored results and current state may be served up to STALE_TTLS cache periods old
+        # while they are refreshed (api/cache.py): a busy API never waits for the store.
+        stale_s = STALE_TTLS * settings.api_cache_s
+        self.points_cache: TtlCache[list[dict[str, Any]]] = TtlCache(
+            settings.api_cache_s, stale_s=stale_s
+        )
         self.recent_cache: TtlCache[pd.DataFrame] = TtlCache(settings.api_cache_s, max_items=8)
-        self.state_cache: TtlCache[EntranceState] = TtlCache(settings.api_cache_s)
+        self.state_cache: TtlCache[EntranceState] = TtlCache(settings.api_cache_s, stale_s=stale_s)
         self.health_cache: TtlCache[Any] = TtlCache(min(settings.api_cache_s, 2.0), max_items=4)
         self.requests = RequestCounter()
 
