@@ -2,7 +2,9 @@
 `ttl_s` per key, so hot endpoints answer from memory (the p95 < 50 ms at 200 requests/s target).
 
 An async reader of an entry that expired less than `stale_s` ago gets the old value at once
-while one refresh runs in a worker thread: under steady traffic no request waits for the store.
+while one refresh runs in the cache's own refresh thread: under steady traffic no request waits
+for the store. One thread, so that refreshing many keys at once (every entrance's state) leaves
+the event loop half the GIL instead of a sixteenth of it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +34,8 @@ class TtlCache(Generic[T]):
         self._items: dict[Hashable, tuple[float, T]] = {}
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}
-        self._refreshing: dict[Hashable, asyncio.Task[T]] = {}
+        self._refreshing: dict[Hashable, asyncio.Future[T]] = {}
+        self._refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-refresh")
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value of `key`, or `compute()` (stored when the TTL is above zero).
@@ -75,17 +79,22 @@ class TtlCache(Generic[T]):
                 return hit[1]
             if age < self.ttl_s + self.stale_s:
                 if key not in self._refreshing:  # the event loop is one thread: no race here
-                    task = asyncio.create_task(run_in_threadpool(self.get, key, compute))
-                    self._refreshing[key] = task
-                    task.add_done_callback(lambda done: self._refreshed(key, done))
+                    loop = asyncio.get_running_loop()
+                    refresh = loop.run_in_executor(self._refresher, self.get, key, compute)
+                    self._refreshing[key] = refresh
+                    refresh.add_done_callback(lambda done: self._refreshed(key, done))
                 return hit[1]
         return await run_in_threadpool(self.get, key, compute)
 
-    def _refreshed(self, key: Hashable, task: asyncio.Task[T]) -> None:
+    def _refreshed(self, key: Hashable, task: asyncio.Future[T]) -> None:
         self._refreshing.pop(key, None)
         if not task.cancelled() and task.exception() is not None:
             # The stale value stays until it is too old; then a request computes and sees the error.
             log.warning("background refresh of %r failed: %s", key, task.exception())
+
+    def close(self) -> None:
+        """Stop the refresh thread (a refresh under way finishes on its own)."""
+        self._refresher.shutdown(wait=False, cancel_futures=True)
 
     def clear(self) -> None:
         with self._lock:

@@ -69,6 +69,8 @@ class ApiContext:
         )
 
     def close(self) -> None:
+        for cache in (self.points_cache, self.recent_cache, self.state_cache, self.health_cache):
+            cache.close()
         if self._store is not None and self._owns_store:
             self._store.close()
         self.keys.close()

@@ -24,10 +24,15 @@ import numpy as np
 MAX_CONNECTIONS = 200
 
 
+# uvicorn closes a keep-alive connection idle for 5 s: one idle longer than this is not reused.
+IDLE_REUSE_S = 3.0
+
+
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader = reader
         self.writer = writer
+        self.last_used = time.monotonic()
 
     async def get(self, request: bytes) -> int:
         """Send one request, read the whole response; its status code."""
@@ -72,15 +77,27 @@ async def load(base: str, token: str, rate: float, seconds: float, paths: list[s
     async def one(request: bytes, scheduled: float) -> None:
         nonlocal opened
         async with slots:
-            connection = idle.pop() if idle else None
+            connection = None
+            while idle and connection is None:
+                connection = idle.pop()
+                if time.monotonic() - connection.last_used > IDLE_REUSE_S:
+                    connection.writer.close()
+                    connection = None
             try:
                 if connection is None:
                     connection = Connection(*await asyncio.open_connection(host, port))
                     opened += 1
                 status = await asyncio.wait_for(connection.get(request), timeout=10)
                 statuses[str(status)] += 1
+                connection.last_used = time.monotonic()
                 idle.append(connection)
-            except (OSError, ValueError, IndexError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            except (
+                OSError,
+                ValueError,
+                IndexError,
+                TimeoutError,
+                asyncio.IncompleteReadError,
+            ) as exc:
                 statuses[type(exc).__name__] += 1
                 if connection is not None:
                     connection.writer.close()
