@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from datetime import date, datetime
@@ -39,6 +40,9 @@ def _progress(console: Console) -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        # redrawn by each update, not by a thread: `score` forks its worker processes, and
+        # forking while another thread runs can deadlock the child
+        auto_refresh=False,
     )
 
 
@@ -121,6 +125,13 @@ def score(
     write: Annotated[
         bool, typer.Option("--write/--no-write", help="Write results and report to the store.")
     ] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Processes preparing entrance months (default FLOORWATCH_SCORE_WORKERS, 2).",
+        ),
+    ] = None,
 ) -> None:
     """Score every contract's suppliers for a period: KPIs raw and weather-adjusted, scorecards,
     bonus/malus, comparison; writes kpi/scorecard/comparison/sensor_health/trend points to the
@@ -130,7 +141,7 @@ def score(
     """
     from analytics.scorecard import Scorer, write_results
 
-    settings = load_settings(store_url=store_url, registry=registry_path)
+    settings = load_settings(store_url=store_url, registry=registry_path, score_workers=workers)
     label, start, end = resolve_period(
         period, first.date() if first else None, last.date() if last else None
     )
@@ -142,9 +153,20 @@ def score(
             task = progress.add_task(f"scoring {label}", total=None)
 
             def advance(what: str, done: int, total: int) -> None:
-                progress.update(task, total=total, completed=done, description=f"reading {what}")
+                progress.update(
+                    task, total=total, completed=done, description=f"reading {what}", refresh=True
+                )
 
-            result = Scorer(store, registry, progress=advance).score(label, start, end)
+            scorer = Scorer(
+                store,
+                registry,
+                progress=advance,
+                workers=settings.score_workers,
+                worker_store=functools.partial(
+                    open_store, settings.store, sensor_tags=registry.sensor_tags
+                ),
+            )
+            result = scorer.score(label, start, end)
         report_path = None
         if write:
             from analytics.report import write_report  # matplotlib: only when a report is made
@@ -201,7 +223,7 @@ def weather_import(
             task = progress.add_task("importing", total=None)
 
             def advance(name: str, done: int, total: int) -> None:
-                progress.update(task, total=total, completed=done, description=name)
+                progress.update(task, total=total, completed=done, description=name, refresh=True)
 
             files = import_weather(store, directory, advance)
     finally:

@@ -16,10 +16,12 @@ import functools
 import itertools
 import json
 import math
+import multiprocessing
 import subprocess
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -319,6 +321,22 @@ class ReadAhead:
         self._pool.shutdown(wait=True)
 
 
+# --- worker processes (Scorer.workers > 1) ------------------------------------------------------
+_worker_scorer: Scorer | None = None
+
+
+def _start_worker(open_store: Callable[[], Store], registry: Registry, rules: HealthRules) -> None:
+    global _worker_scorer
+    _worker_scorer = Scorer(open_store(), registry, rules=rules)
+
+
+def _worker_chunk(
+    entrance_id: str, start: datetime, end: datetime, contract: Contract
+) -> EntranceChunk:
+    assert _worker_scorer is not None, "worker not started"
+    return _worker_scorer.chunk(entrance_id, start, end, contract)
+
+
 class Scorer:
     """Scores periods from a store. Keeps per-entrance month results so that scoring several
     periods (or the training window shared by them) reads each month once."""
@@ -332,13 +350,19 @@ class Scorer:
         seed: int = 0,
         resamples: int = RESAMPLES,
         progress: Progress | None = None,
+        workers: int = 1,
+        worker_store: Callable[[], Store] | None = None,
     ):
+        """workers > 1 with `worker_store` (opens this store again, in a worker process):
+        entrance months are read and prepared in that many processes."""
         self.store = store
         self.registry = registry
         self.rules = rules or HealthRules()
         self.seed = seed
         self.resamples = resamples
         self.progress = progress
+        self.workers = workers if worker_store is not None else 1
+        self.worker_store = worker_store
         self._chunks: dict[ChunkKey, EntranceChunk] = {}
         self._weather: dict[tuple[int, datetime, datetime], pd.DataFrame] = {}
         self._months_ahead = False
@@ -440,15 +464,20 @@ class Scorer:
         parts = chunks + extra
         total = len(contracts) * len(entrances) * len(parts)
         done = 0
-        # The store is read a chunk ahead in a thread while this one computes (SQLite and HTTP
-        # both release the GIL while they work), in the order of the loop below.
-        to_read = [
-            (entrance_id, lo, hi)
+        missing = [
+            (contract, entrance_id, lo, hi)
             for contract in contracts
             for entrance_id in entrances
             for lo, hi in parts
             if _chunk_key(entrance_id, lo, hi, contract) not in self._chunks
         ]
+        progress = self.progress
+        if self.workers > 1 and len(missing) > 1:
+            self._prepare_in_workers(missing, total - len(missing), total)  # reports progress
+            missing, progress = [], None
+        # The store is read a chunk ahead in a thread while this one computes (SQLite and HTTP
+        # both release the GIL while they work), in the order of the loop below.
+        to_read = [(entrance_id, lo, hi) for _, entrance_id, lo, hi in missing]
         with ReadAhead(self.readings, to_read) as readahead:
             for contract in contracts:
                 per_entrance: dict[str, list[EntranceChunk]] = {}
@@ -459,12 +488,50 @@ class Scorer:
                         target = after if lo >= end else per_entrance
                         target.setdefault(entrance_id, []).append(part)
                         done += 1
-                        if self.progress:
+                        if progress:
                             label = f"{entrance_id} {lo.astimezone(LOCAL_TZ):%Y-%m-%d}"
-                            self.progress(label, done, total)
+                            progress(label, done, total)
                 self._score_contract(result, contract, per_entrance, train_start, start, end)
                 self._trends(result, per_entrance, after, start, end)
         return result
+
+    def _prepare_in_workers(
+        self, missing: list[tuple[Contract, str, datetime, datetime]], done: int, total: int
+    ) -> None:
+        """Read and prepare entrance months in `workers` processes (each with its own store
+        connection), biggest entrances first so that the last ones do not run alone."""
+        size = {e: len(entrance.sensors) for e, (entrance, _) in self.registry.entrances.items()}
+        ordered = sorted(missing, key=lambda m: (-size[m[1]], m[1], m[2]))
+        assert self.worker_store is not None
+        # fork: the workers start at once with everything imported. Forking while other
+        # threads run can deadlock a child on a lock they held, so then a fork server is used
+        # (3 s more: it imports the analytics first). The CLI's progress bar has no thread.
+        context: multiprocessing.context.BaseContext
+        if threading.active_count() == 1:
+            context = multiprocessing.get_context("fork")
+        else:
+            context = multiprocessing.get_context("forkserver")
+            multiprocessing.set_forkserver_preload(["analytics.scorecard"])
+        with ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(self.worker_store, self.registry, self.rules),
+        ) as pool:
+            futures = {
+                pool.submit(_worker_chunk, entrance_id, lo, hi, contract): _chunk_key(
+                    entrance_id, lo, hi, contract
+                )
+                for contract, entrance_id, lo, hi in ordered
+            }
+            for future in as_completed(futures):
+                key = futures[future]
+                self._chunks[key] = future.result()
+                done += 1
+                if self.progress:
+                    entrance_id, lo = key[0], key[1]
+                    label = f"{entrance_id} {lo.astimezone(LOCAL_TZ):%Y-%m-%d}"
+                    self.progress(label, done, total)
 
     def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:
         """Score months one after another ("2026-08", "2026-09", ...), reading each entrance's

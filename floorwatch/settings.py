@@ -139,6 +139,9 @@ class Settings(BaseSettings):
 
     # Analytics: where `floorwatch score` writes report-<period>.html (the API serves them)
     reports_dir: Path = Path("reports")
+    score_workers: int = Field(
+        default=2, ge=1, le=64, description="processes that read and prepare entrance months"
+    )
 
     # API
     api_host: str = "127.0.0.1"

@@ -11,7 +11,9 @@ off after days looks like a real floor; only a second sensor could tell).
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -63,7 +65,7 @@ GROUND_FROM, GROUND_TO = date(2026, 10, 1), date(2026, 10, 9)
 @pytest.fixture(scope="module", params=["no faults", "faults"])
 def ground(
     request: pytest.FixtureRequest, registry: Registry, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Registry, object, PeriodResult, datetime, datetime, Store]]:
+) -> Iterator[tuple[Registry, object, PeriodResult, datetime, datetime, Store, str]]:
     pilot = fair_test_registry(registry, keep_installations=True)
     scenario = wetter(load_scenario(), 2.5)
     if request.param == "faults":
@@ -82,7 +84,7 @@ def ground(
     store, sim = scored_world(pilot, scenario, GROUND_FROM, 9, folder / "sim.db")
     start, end = day_bounds(GROUND_FROM, GROUND_TO)
     result = Scorer(store, pilot, resamples=50).score("ground", start, end)
-    yield pilot, sim, result, start, end, store
+    yield pilot, sim, result, start, end, store, f"sqlite:///{folder / 'sim.db'}"
     store.close()
 
 
@@ -94,7 +96,7 @@ def close(measured: float, truth: float, kpi: Kpi) -> bool:
 
 
 def test_raw_kpis_match_the_ground_truth(ground) -> None:
-    pilot, sim, result, start, end, _ = ground
+    pilot, sim, result, start, end, *_ = ground
     contract = pilot.contracts["skane-entrance-2026"]
     misses = []
     wet_seen = 0
@@ -129,7 +131,31 @@ def test_adjusted_ranking_recovers_the_true_order_where_raw_is_wrong(fair) -> No
 
 # --- (c) reproducibility --------------------------------------------------------------------
 def test_the_same_inputs_give_byte_identical_scorecards(ground) -> None:
-    pilot, _, result, start, end, store = ground
+    pilot, _, result, start, end, store, _ = ground
     again = Scorer(store, pilot, resamples=50).score(result.period, start, end)
     assert [c.json for c in again.scorecards] == [c.json for c in result.scorecards]
     assert len(result.scorecards) == 12
+
+
+@pytest.mark.parametrize("other_thread", [False, True], ids=["fork", "fork server"])
+def test_worker_processes_give_the_same_bytes(ground, other_thread: bool) -> None:
+    # With another thread running the workers come from a fork server instead of a fork.
+    pilot, _, result, start, end, store, url = ground
+    seen: list[int] = []
+    stop = threading.Event()
+    if other_thread:
+        threading.Thread(target=stop.wait, daemon=True).start()
+    try:
+        scorer = Scorer(
+            store,
+            pilot,
+            resamples=50,
+            workers=2,
+            worker_store=functools.partial(open_store, url),
+            progress=lambda _what, done, _total: seen.append(done),
+        )
+        again = scorer.score(result.period, start, end)
+    finally:
+        stop.set()
+    assert [c.json for c in again.scorecards] == [c.json for c in result.scorecards]
+    assert seen == list(range(1, len(seen) + 1)) and len(seen) > 12  # one pass, in order
