@@ -893,7 +893,8 @@ class Scorer:
             "method": (
                 "Ranked by weather- and footfall-adjusted values (raw - expected under own "
                 "conditions + expected under everyone's conditions), 95 % bootstrap intervals "
-                "over days; overall rank by the weighted mean of adjusted value relative to target."
+                "over days; overall rank by the weighted mean of adjusted value relative to "
+                "target, its interval from each KPI's interval at its worse and better end."
             ),
             "registry_hash": self.registry.content_hash,
         }
@@ -959,10 +960,12 @@ def _overall(per_supplier: dict[str, dict[Kpi, Estimate]], contract: Contract) -
             kpi = Kpi(str(name))
             higher = KPI_HIGHER_IS_BETTER[name]
             e = estimates[kpi]
-            values = [
-                _achievement(v, target.target, higher)
-                for v in (e.adjusted, e.adjusted_low, e.adjusted_high)
+            # an interval end is a worse or better achievement depending on the KPI's direction
+            ends = [
+                _achievement(v, target.target, higher) for v in (e.adjusted_low, e.adjusted_high)
             ]
+            ends = sorted(ends) if all(map(math.isfinite, ends)) else [math.nan, math.nan]
+            values = [_achievement(e.adjusted, target.target, higher), *ends]
             parts.append((target.weight, values))
         usable = [(w, v) for w, v in parts if math.isfinite(v[0])]
         total = sum(w for w, _ in usable)
@@ -974,9 +977,14 @@ def _overall(per_supplier: dict[str, dict[Kpi, Estimate]], contract: Contract) -
                 return float("nan")
             return sum(w * (v[i] if math.isfinite(v[i]) else v[0]) for w, v in usable) / total
 
-        low, high = sorted((mean(1), mean(2)))
+        # each KPI at its interval's worse (better) end: a conservative overall interval
         rows.append(
-            {"supplier": supplier, "adjusted": mean(0), "adjusted_low": low, "adjusted_high": high}
+            {
+                "supplier": supplier,
+                "adjusted": mean(0),
+                "adjusted_low": mean(1),
+                "adjusted_high": mean(2),
+            }
         )
     return _rank(rows, higher_is_better=True)
 

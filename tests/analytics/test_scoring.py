@@ -38,6 +38,18 @@ def test_scorecards_for_every_installation(fair) -> None:
         assert pay["payment_sek"] == pytest.approx(pay["base_payment_sek"] + pay["bonus_malus_sek"])
 
 
+def test_every_ranking_interval_holds_its_value(fair) -> None:
+    # Lower-is-better KPIs (slip exposure, wet recovery) turn an interval's high end into the
+    # worse achievement: the overall interval must still hold the overall value.
+    _, _, scored = fair
+    comparison = scored.comparisons["skane-entrance-2026"]
+    rows = [*comparison["ranking"]]
+    for kpi in comparison["by_kpi"].values():
+        rows += kpi["ranking"]
+    for row in rows:
+        assert row["adjusted_low"] <= row["adjusted"] <= row["adjusted_high"], row
+
+
 def test_points_follow_the_store_contracts(fair) -> None:
     placed, store, scored = fair
     written = write_results(store, scored, placed)
