@@ -20,6 +20,7 @@ broker from the persistent session, and a reading written twice is stored once.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
@@ -27,6 +28,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -43,6 +45,7 @@ from floorwatch.errors import (
     ConfigError,
     FloorwatchError,
     StoreError,
+    StoreRejected,
     StoreUnavailable,
 )
 from floorwatch.readings import QuarantineRecord, Reading
@@ -50,7 +53,7 @@ from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings
 from floorwatch.store import Store
 from ingest.counters import CountersSnapshot, IngestCounters
-from ingest.decoders import DecodeContext, Limits, SensorCatalog, decode
+from ingest.decoders import NATIVE_PREFIX, DecodeContext, Limits, SensorCatalog, decode
 from ingest.spool import CounterTotalsFile, Spool, SpooledBatch
 
 log = logging.getLogger("ingest.collector")
@@ -61,6 +64,8 @@ QUARANTINE_PAYLOAD_CHARS = 2_000  # quarantined payloads are truncated to this
 # A batch of bad readings gives this many quarantine records at most (all are counted), so one
 # broken device cannot flood the quarantine with copies of its payload.
 QUARANTINE_RECORDS_PER_MESSAGE = 20
+# Readings the store refuses (write_sorting_out_refused) are quarantined under this reason.
+STORE_REJECTED = "store_rejected"
 KEEPALIVE_S = 30
 _NETWORK_POLL_S = 0.01  # how long the MQTT thread waits for traffic before sending queued acks
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
@@ -140,6 +145,72 @@ def _redacted_store(settings: Settings) -> str:
     if target.backend == "sqlite":
         return f"sqlite:///{target.path}"
     return f"{target.base_url}/{target.database}"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def write_sorting_out_refused(
+    store: Store, readings: Sequence[Reading]
+) -> tuple[int | None, list[tuple[Sequence[Reading], str]]]:
+    """Write the readings. When the store refuses them (StoreRejected: an InfluxDB 4xx such as a
+    field type conflict, an SQLite constraint), halve them in time order until each refused
+    reading is found, and write the rest. Refusals come in runs (a shard, a sensor), so that
+    takes a few writes per run; a batch refused whole takes two per reading. Returns the number
+    of new readings (None when the store cannot tell) and the refused ones with the store's
+    message."""
+    try:
+        return store.write_readings(readings), []
+    except StoreRejected as exc:
+        if len(readings) == 1:
+            return 0, [(readings, str(exc))]
+    ordered = sorted(readings, key=lambda r: r.ts_ms)
+    middle = len(ordered) // 2
+    new_first, refused_first = write_sorting_out_refused(store, ordered[:middle])
+    new_second, refused_second = write_sorting_out_refused(store, ordered[middle:])
+    new = None if new_first is None or new_second is None else new_first + new_second
+    return new, _merged(refused_first + refused_second)
+
+
+def _merged(
+    refused: list[tuple[Sequence[Reading], str]],
+) -> list[tuple[Sequence[Reading], str]]:
+    """Neighbouring refused readings with the same message become one group."""
+    groups: list[tuple[list[Reading], str]] = []
+    for readings, error in refused:
+        if groups and groups[-1][1] == error:
+            groups[-1][0].extend(readings)
+        else:
+            groups.append((list(readings), error))
+    return [(readings, error) for readings, error in groups]
+
+
+def refused_records(
+    refused: list[tuple[Sequence[Reading], str]], received_ms: int
+) -> list[QuarantineRecord]:
+    """Quarantine records for readings the store refused: one per sensor and group, its payload
+    a native batch of exactly those readings, so it can be published again once the store is
+    mended."""
+    records = []
+    for readings, error in refused:
+        by_sensor: dict[str, list[Reading]] = {}
+        for reading in readings:
+            by_sensor.setdefault(reading.sensor_id, []).append(reading)
+        for sensor_id, mine in by_sensor.items():
+            payload = {
+                "readings": [{"ts": r.ts_ms / 1000, "kind": r.kind, "value": r.value} for r in mine]
+            }
+            records.append(
+                QuarantineRecord(
+                    received_ms,
+                    NATIVE_PREFIX + sensor_id,
+                    STORE_REJECTED,
+                    f"{len(mine)} readings refused by the store: {error[:300]}",
+                    json.dumps(payload),
+                )
+            )
+    return records
 
 
 class Collector:
@@ -501,7 +572,7 @@ class Collector:
                 if time.monotonic() >= next_counters:
                     self._write_counters()
                     next_counters = time.monotonic() + interval
-        except FloorwatchError as exc:  # e.g. the store refused a batch: stop, say why
+        except FloorwatchError as exc:  # e.g. the store refused the quarantine: stop, say why
             log.error("event=writer_failed error=%r", str(exc))
             self._fatal = exc
             self.request_stop()
@@ -626,13 +697,22 @@ class Collector:
             )
 
     def _write(self, store: Store, batch: SpooledBatch) -> None:
-        new = store.write_readings(batch.readings)
-        store.write_quarantine(batch.quarantine)
-        total = len(batch.readings)
+        new, refused = write_sorting_out_refused(store, batch.readings)
+        store.write_quarantine([*batch.quarantine, *refused_records(refused, now_ms())])
+        refused_count = sum(len(readings) for readings, _ in refused)
+        total = len(batch.readings) - refused_count
         if new is None:  # InfluxDB cannot tell new from already stored
             self.counters.count_stored(total)
         else:
             self.counters.count_stored(new, duplicates=total - new)
+        if refused:
+            self.counters.count_quarantined(Counter({STORE_REJECTED: refused_count}))
+            log.warning(
+                "event=store_refused_readings readings=%d reason=%s error=%r",
+                refused_count,
+                STORE_REJECTED,
+                refused[0][1],
+            )
 
     def _replay(self, store: Store) -> None:
         def commit(batch: SpooledBatch) -> None:
