@@ -12,15 +12,13 @@ import hmac
 import json
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from floorwatch.errors import InvalidRequest, StoreUnavailable
+from floorwatch.store.connections import ThreadConnections
 
 PREFIX = "fwk_"
 
@@ -64,6 +62,10 @@ def _digest(salt: bytes, secret: str) -> bytes:
     return hashlib.sha256(salt + secret.encode()).digest()
 
 
+def _create_schema(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
 class KeyStore:
     """The keys file. Verified keys are remembered for `cache_s` seconds (a revoked key stops
     working at most that long after revocation) so authentication costs no disk read per request."""
@@ -72,33 +74,14 @@ class KeyStore:
         self.path = Path(path)
         self._cache_s = cache_s
         self._cache: dict[str, tuple[float, ApiKey | None]] = {}
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                if self.path.parent != Path(""):
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
-                conn.executescript(SCHEMA)  # opened on first use: building the app touches no file
-            except (sqlite3.Error, OSError) as exc:
-                raise StoreUnavailable(f"keys file {self.path}: {exc}") from exc
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _cursor(self) -> Iterator[sqlite3.Cursor]:
-        conn = self._connection()
-        try:
-            with conn:
-                yield conn.cursor()
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"keys file {self.path}: {exc}") from exc
+        self._connections = ThreadConnections(
+            self.path,
+            "keys file",
+            10.0,
+            on_open=_create_schema,  # on first use: building the app touches no file
+            translate=lambda exc: StoreUnavailable(f"keys file {self.path}: {exc}"),
+        )
+        self._cursor = self._connections.cursor
 
     def create(
         self,
@@ -200,8 +183,4 @@ class KeyStore:
         self._cache.clear()
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()

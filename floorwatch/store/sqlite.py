@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pandas as pd
 from floorwatch.errors import StoreRejected, StoreUnavailable
 from floorwatch.readings import Point, QuarantineRecord, Reading
 from floorwatch.store.base import READING_COLUMNS
+from floorwatch.store.connections import ThreadConnections
 
 # Readings are keyed sensor, kind, time: what analytics reads (one kind of one sensor over a
 # month) is then one contiguous range of the primary key, not a scan past the sensor's battery,
@@ -96,6 +95,11 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def _set_up(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+
+
 def _translate(exc: sqlite3.Error, path: Path) -> Exception:
     if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
         return StoreRejected(f"SQLite store {path}: {exc}")
@@ -113,10 +117,14 @@ class SqliteStore:
 
     def __init__(self, path: Path, timeout_s: float = 30.0):
         self.path = Path(path)
-        self._timeout_s = timeout_s
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(
+            self.path,
+            "SQLite store",
+            timeout_s,
+            on_open=_set_up,
+            translate=lambda exc: _translate(exc, self.path),
+        )
+        self._cursor = self._connections.cursor
         with self._cursor() as cur:
             if cur.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 cur.execute("BEGIN IMMEDIATE")  # one writer migrates; others wait, then see v2
@@ -124,32 +132,6 @@ class SqliteStore:
                     _migrate(cur)
         with self._cursor() as cur:
             cur.executescript(SCHEMA)
-
-    # --- connections ---------------------------------------------------------------------------
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                if self.path.parent != Path(""):
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=self._timeout_s, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
-            except (sqlite3.Error, OSError) as exc:
-                raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _cursor(self) -> Iterator[sqlite3.Cursor]:
-        conn = self._connection()
-        try:
-            with conn:  # one transaction: commit on success, roll back on error
-                yield conn.cursor()
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from exc
 
     # --- readings ------------------------------------------------------------------------------
     def write_readings(self, readings: Sequence[Reading]) -> int:
@@ -311,8 +293,4 @@ class SqliteStore:
             cur.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
