@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Kind(StrEnum):
@@ -50,12 +51,13 @@ VALID_RANGE: dict[Kind, tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One measured value. Its identity is (sensor_id, kind, ts_ms): stored once, however often
     it is written.
 
     ts_ms: milliseconds since the Unix epoch, UTC. value: in the kind's unit (module docstring).
+    A named tuple, not a dataclass: the collector makes 50,000 a second, and a tuple in the
+    store's column order goes to SQLite as it is.
     """
 
     sensor_id: str

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from floorwatch.readings import VALID_RANGE, Kind, Reading
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import FieldMapping
@@ -195,6 +197,13 @@ def decode(topic: str, payload: bytes, context: DecodeContext) -> Decoded:
 
 
 def _parse_json(payload: bytes) -> Any:
+    # orjson parses a 50-reading batch in a quarter of json's time. What it refuses, json is
+    # asked too: it takes NaN, Infinity and 1e999 (refused later as not_finite, a clearer
+    # reason than malformed_json) and lone surrogates, and words the error.
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(payload)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError

@@ -212,3 +212,16 @@ def test_sqlite_file_of_the_first_layout_is_migrated_on_open(tmp_path) -> None:
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     check.close()
     assert open_store(f"sqlite:///{path}").count_readings() == 100  # opening again: no-op
+
+
+def test_sqlite_counts_new_readings_across_insert_statements(tmp_path) -> None:
+    from floorwatch.store.sqlite import ROWS_PER_INSERT
+
+    store = open_store(f"sqlite:///{tmp_path / 'many.db'}")
+    batch = [Reading(SENSOR, "moisture", MS0 + i * 1000, float(i)) for i in range(1_234)]
+    assert len(batch) > 2 * ROWS_PER_INSERT  # three statements, the last a partial one
+    assert store.write_readings(batch) == 1_234
+    assert store.write_readings([*batch[600:], Reading(OTHER, "dirt", MS0, 1.0)]) == 1
+    frame = store.read_readings(T0, T0 + timedelta(hours=1), sensor_ids=[SENSOR])
+    assert frame["value"].tolist() == [float(i) for i in range(1_234)]
+    store.close()
