@@ -151,11 +151,19 @@ class SqliteStore:
         # go (and fought back for) once per statement, not per row, while the collector decodes.
         if not readings:
             return 0
+        # The statements are ready before the transaction takes the file's write lock, which
+        # another collector sharing the file may be waiting for.
+        statements = [
+            (_insert_readings(len(rows)), list(itertools.chain.from_iterable(rows)))
+            for rows in (
+                readings[start : start + ROWS_PER_INSERT]  # a Reading is the row's 4 values
+                for start in range(0, len(readings), ROWS_PER_INSERT)
+            )
+        ]
         with self._cursor() as cur:
             before = cur.connection.total_changes
-            for start in range(0, len(readings), ROWS_PER_INSERT):
-                rows = readings[start : start + ROWS_PER_INSERT]  # Reading = the row's 4 values
-                cur.execute(_insert_readings(len(rows)), list(itertools.chain.from_iterable(rows)))
+            for sql, values in statements:
+                cur.execute(sql, values)
             return cur.connection.total_changes - before
 
     def read_readings(
