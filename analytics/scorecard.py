@@ -22,6 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -62,6 +63,7 @@ from analytics.trends import (
 )
 from analytics.weather import daily_weather, station_sensor
 from floorwatch import __version__
+from floorwatch.errors import FloorwatchError
 from floorwatch.readings import WEATHER_KINDS, Point
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import KPI_HIGHER_IS_BETTER, BonusMalus, Contract, KpiName
@@ -526,7 +528,12 @@ class Scorer:
             }
             for future in as_completed(futures):
                 key = futures[future]
-                self._chunks[key] = future.result()
+                try:
+                    self._chunks[key] = future.result()
+                except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal)
+                    raise FloorwatchError(
+                        f"a scoring worker process died ({exc}); try --workers 1"
+                    ) from exc
                 done += 1
                 if self.progress:
                     entrance_id, lo = key[0], key[1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -23,6 +24,7 @@ import pytest
 from analytics.kpis import Kpi
 from analytics.occupancy import day_bounds
 from analytics.scorecard import PeriodResult, Scorer
+from floorwatch.errors import FloorwatchError
 from floorwatch.registry import Registry
 from floorwatch.store import Store, open_store
 from simulators import load_scenario, simulate
@@ -159,3 +161,14 @@ def test_worker_processes_give_the_same_bytes(ground, other_thread: bool) -> Non
         stop.set()
     assert [c.json for c in again.scorecards] == [c.json for c in result.scorecards]
     assert seen == list(range(1, len(seen) + 1)) and len(seen) > 12  # one pass, in order
+
+
+def _store_that_kills_its_worker() -> Store:
+    os._exit(3)  # as an out-of-memory kill would
+
+
+def test_a_dead_worker_process_is_one_clear_error(ground) -> None:
+    pilot, _, result, start, end, store, _ = ground
+    scorer = Scorer(store, pilot, workers=2, worker_store=_store_that_kills_its_worker)
+    with pytest.raises(FloorwatchError, match="scoring worker process died"):
+        scorer.score(result.period, start, end)
