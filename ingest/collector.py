@@ -66,6 +66,7 @@ QUARANTINE_PAYLOAD_CHARS = 2_000  # quarantined payloads are truncated to this
 QUARANTINE_RECORDS_PER_MESSAGE = 20
 # Readings the store refuses (write_sorting_out_refused) are quarantined under this reason.
 STORE_REJECTED = "store_rejected"
+REFUSED_PER_RECORD = 200  # readings per store_rejected quarantine record
 KEEPALIVE_S = 30
 _NETWORK_POLL_S = 0.01  # how long the MQTT thread waits for traffic before sending queued acks
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
@@ -187,7 +188,7 @@ def _merged(
 
 
 def refused_records(
-    refused: list[tuple[Sequence[Reading], str]], received_ms: int
+    refused: Sequence[tuple[Sequence[Reading], str]], received_ms: int
 ) -> list[QuarantineRecord]:
     """Quarantine records for readings the store refused: one per sensor and group, its payload
     a native batch of exactly those readings, so it can be published again once the store is
@@ -197,19 +198,20 @@ def refused_records(
         by_sensor: dict[str, list[Reading]] = {}
         for reading in readings:
             by_sensor.setdefault(reading.sensor_id, []).append(reading)
-        for sensor_id, mine in by_sensor.items():
-            payload = {
-                "readings": [{"ts": r.ts_ms / 1000, "kind": r.kind, "value": r.value} for r in mine]
-            }
-            records.append(
-                QuarantineRecord(
-                    received_ms,
-                    NATIVE_PREFIX + sensor_id,
-                    STORE_REJECTED,
-                    f"{len(mine)} readings refused by the store: {error[:300]}",
-                    json.dumps(payload),
+        for sensor_id, theirs in by_sensor.items():
+            # a few kB per record: InfluxDB keeps a string field of at most 64 kB
+            for start in range(0, len(theirs), REFUSED_PER_RECORD):
+                mine = theirs[start : start + REFUSED_PER_RECORD]
+                payload = [{"ts": r.ts_ms / 1000, "kind": r.kind, "value": r.value} for r in mine]
+                records.append(
+                    QuarantineRecord(
+                        received_ms,
+                        NATIVE_PREFIX + sensor_id,
+                        STORE_REJECTED,
+                        f"{len(mine)} readings refused by the store: {error[:300]}",
+                        json.dumps({"readings": payload}),
+                    )
                 )
-            )
     return records
 
 

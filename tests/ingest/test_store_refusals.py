@@ -11,8 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from floorwatch.readings import Reading
 from floorwatch.store import open_store
-from ingest.collector import STORE_REJECTED
+from ingest.collector import STORE_REJECTED, refused_records
 from tests.ingest.helpers import collector_settings, publisher, running_collector, wait_until
 from tests.ingest.messages import DIRT, MOISTURE, dumps, native_topic
 from tests.services import SIMULATOR_USER, InfluxDB, Mosquitto
@@ -121,3 +122,16 @@ def test_influxdb_field_type_conflict_quarantines_that_shards_readings(
         assert store.count_readings() == len(week_before)  # the 5 repeats stored once
     finally:
         store.close()
+
+
+def test_refused_readings_make_small_replayable_records() -> None:
+    refused = [
+        ([Reading(MOISTURE, "moisture", 1_795_000_000_000 + i, 1.0) for i in range(450)], "no"),
+        ([Reading(DIRT, "dirt", 1_795_000_000_000, 2.0)], "no either"),
+    ]
+    records = refused_records(refused, received_ms=1)
+    assert [len(json.loads(r.payload)["readings"]) for r in records] == [200, 200, 50, 1]
+    assert all(len(r.payload) < 64_000 for r in records)  # InfluxDB's string field limit
+    assert [r.topic for r in records] == [native_topic(MOISTURE)] * 3 + [native_topic(DIRT)]
+    first = json.loads(records[0].payload)["readings"][0]
+    assert first == {"ts": 1_795_000_000.0, "kind": "moisture", "value": 1.0}
