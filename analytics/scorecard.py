@@ -514,31 +514,30 @@ class Scorer:
         else:
             context = multiprocessing.get_context("forkserver")
             multiprocessing.set_forkserver_preload(["analytics.scorecard"])
-        with ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(self.worker_store, self.registry, self.rules),
-        ) as pool:
-            futures = {
-                pool.submit(_worker_chunk, entrance_id, lo, hi, contract): _chunk_key(
-                    entrance_id, lo, hi, contract
-                )
-                for contract, entrance_id, lo, hi in ordered
-            }
-            for future in as_completed(futures):
-                key = futures[future]
-                try:
+        try:
+            with ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self.worker_store, self.registry, self.rules),
+            ) as pool:
+                futures = {
+                    pool.submit(_worker_chunk, entrance_id, lo, hi, contract): _chunk_key(
+                        entrance_id, lo, hi, contract
+                    )
+                    for contract, entrance_id, lo, hi in ordered
+                }
+                for future in as_completed(futures):
+                    key = futures[future]
                     self._chunks[key] = future.result()
-                except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal)
-                    raise FloorwatchError(
-                        f"a scoring worker process died ({exc}); try --workers 1"
-                    ) from exc
-                done += 1
-                if self.progress:
-                    entrance_id, lo = key[0], key[1]
-                    label = f"{entrance_id} {lo.astimezone(LOCAL_TZ):%Y-%m-%d}"
-                    self.progress(label, done, total)
+                    done += 1
+                    if self.progress:
+                        entrance_id, lo = key[0], key[1]
+                        label = f"{entrance_id} {lo.astimezone(LOCAL_TZ):%Y-%m-%d}"
+                        self.progress(label, done, total)
+        except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal), at any time
+            died = f"a scoring worker process died ({exc}); try --workers 1"
+            raise FloorwatchError(died) from exc
 
     def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:
         """Score months one after another ("2026-08", "2026-09", ...), reading each entrance's
