@@ -6,9 +6,12 @@ Sensors and devices are from the shipped pilot registry.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from floorwatch.registry import Registry
 
 MOISTURE = "yst-ostra-main-inner-moisture"  # native / SenML, kind moisture
 DIRT = "yst-ostra-main-inner-dirt"
@@ -250,3 +253,25 @@ def bad_inputs(now_ms: int) -> list[BadInput]:
         BadInput("tts array payload", tts_topic(), b"[1, 2]", "not_an_object"),
         BadInput("tts bad topic", "v3/skurup-floors/devices/x/up", dumps({}), "bad_topic"),
     ]
+
+
+def native_batches(
+    registry: Registry, readings: int, per_message: int, sensors: int = 10
+) -> list[tuple[str, bytes]]:
+    """`readings` distinct readings of `sensors` native sensors, `per_message` to a message, at
+    10 s steps going back from now (so all are inside the 400-day window)."""
+    chosen = [place.sensor for place in registry.sensors.values() if place.sensor.lorawan is None][
+        :sensors
+    ]
+    now = int(time.time())
+    messages: list[tuple[str, bytes]] = []
+    per_sensor = readings // len(chosen)
+    for sensor in chosen:
+        for start in range(0, per_sensor, per_message):
+            batch = [
+                {"ts": now - 10 * (i + 1), "kind": str(sensor.kind), "value": float(i % 90)}
+                for i in range(start, min(start + per_message, per_sensor))
+            ]
+            messages.append((native_topic(sensor.id), dumps({"readings": batch})))
+    # Interleave the sensors, as a real stream would.
+    return [messages[i] for k in range(len(chosen)) for i in range(k, len(messages), len(chosen))]

@@ -10,7 +10,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from tests.ingest.helpers import (
     running_collector,
     wait_until,
 )
-from tests.ingest.messages import DIRT, MOISTURE, dumps, native_topic
+from tests.ingest.messages import DIRT, MOISTURE, dumps, native_batches, native_topic
 from tests.services import (
     COLLECTOR_USER,
     SIMULATOR_USER,
@@ -38,28 +37,6 @@ from tests.services import (
     start_influxdb,
     start_mosquitto,
 )
-
-
-def native_batches(
-    registry: Registry, readings: int, per_message: int, sensors: int = 10
-) -> list[Message]:
-    """`readings` distinct readings of `sensors` native sensors, `per_message` to a message, at
-    10 s steps going back from now (so all are inside the 400-day window)."""
-    chosen = [place.sensor for place in registry.sensors.values() if place.sensor.lorawan is None][
-        :sensors
-    ]
-    now = int(time.time())
-    messages: list[Message] = []
-    per_sensor = readings // len(chosen)
-    for sensor in chosen:
-        for start in range(0, per_sensor, per_message):
-            batch = [
-                {"ts": now - 10 * (i + 1), "kind": str(sensor.kind), "value": float(i % 90)}
-                for i in range(start, min(start + per_message, per_sensor))
-            ]
-            messages.append((native_topic(sensor.id), dumps({"readings": batch})))
-    # Interleave the sensors, as a real stream would.
-    return [messages[i] for k in range(len(chosen)) for i in range(k, len(messages), len(chosen))]
 
 
 def _log_has(log: Path, text: str) -> bool:
@@ -77,16 +54,6 @@ def process_env(mosquitto: Mosquitto, sqlite_url: str, tmp_path: Path) -> dict[s
         "FLOORWATCH_BATCH_WAIT_MS": "50",
         "FLOORWATCH_COUNTERS_INTERVAL_S": "1",
     }
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_sigkill_mid_stream_loses_and_doubles_nothing(

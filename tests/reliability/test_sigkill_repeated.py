@@ -12,29 +12,16 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from tests.ingest.helpers import Publisher, collector_process, wait_until
-from tests.ingest.test_reliability import native_batches
+from tests.ingest.messages import native_batches
 from tests.services import COLLECTOR_USER, SIMULATOR_USER, Mosquitto
 
 SEED = 20_261_126  # the moments are random but reproducible
 TOTAL = 20_000
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_repeated_sigkill_at_random_moments_loses_and_doubles_nothing(

@@ -20,7 +20,7 @@ import pytest
 from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from tests.ingest.helpers import collector_settings, publisher, running_collector, wait_until
-from tests.ingest.test_reliability import native_batches
+from tests.ingest.messages import native_batches
 from tests.services import SIMULATOR_USER, Mosquitto
 
 
