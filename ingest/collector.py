@@ -642,6 +642,8 @@ class Collector:
         if out.counter_totals:
             self._totals.update(out.counter_totals)
             batch.counters_changed = True
+        if out.counted_already:
+            self.counters.count_stored(0, duplicates=out.counted_already)
 
     def _commit(self, batch: Batch) -> bool:
         """Make the batch durable: in the store, else in the spool. False when neither can take

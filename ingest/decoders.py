@@ -157,11 +157,14 @@ class Rejection:
 
 @dataclass(slots=True)
 class Decoded:
-    """Readings to store, rejections to quarantine, and updated counter totals to keep."""
+    """Readings to store, rejections to quarantine, and updated counter totals to keep.
+    `counted_already`: people-counter readings left out because an uplink was not newer than
+    the last one counted (a redelivery): duplicates, not losses."""
 
     readings: list[Reading] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     counter_totals: dict[str, tuple[int, float]] = field(default_factory=dict)
+    counted_already: int = 0
 
     def reject(self, reason: str, detail: str) -> Decoded:
         self.rejections.append(Rejection(reason, detail))
@@ -562,6 +565,9 @@ def _lorawan_readings(
                 total = _passages(sensor_id, mapping, numbers, ts_ms, context, out)
                 if total is None:
                     continue
+                if math.isnan(total):  # a redelivered uplink: its passages are counted already
+                    out.counted_already += 1
+                    continue
             else:
                 total = sum(numbers)
             # Rounded to 0.001: a scale such as 100/255 written as 0.392157 would otherwise put
@@ -601,8 +607,8 @@ def _passages(
 ) -> float | None:
     """Running totals -> passages since the previous uplink, summed over the fields.
 
-    None when there is nothing to report: the first uplink seen (no previous total to subtract)
-    or an uplink not newer than the last one (a redelivery: its passages are already counted).
+    None for the first uplink seen (no previous total to subtract); NaN for an uplink not newer
+    than the last one (a redelivery: its passages are already counted).
     A total below the previous one is a wrap at `counter_max` when the wrapped increase is small
     (under half the counter range), otherwise a counter reset (the device restarted from 0).
     """
@@ -614,7 +620,7 @@ def _passages(
         key = f"{sensor_id}/{mapping.kind}/{name}"
         previous = out.counter_totals.get(key) or context.counter_totals.get(key)
         if previous is not None and ts_ms <= previous[0]:
-            return None
+            return math.nan
         out.counter_totals[key] = (ts_ms, total)
         if previous is None:
             complete = False

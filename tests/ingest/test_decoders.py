@@ -140,6 +140,8 @@ def test_chirpstack_people_counter_passages_reset_and_wrap(catalog: SensorCatalo
     topic = chirpstack_topic(VS350_EUI)
     totals: dict[str, tuple[int, float]] = {}
 
+    redelivered: list[int] = []
+
     def uplink(minute: int, total_in: int, total_out: int) -> dict[str, float]:
         ts = NOW_MS - 3_600_000 + minute * 60_000
         event = chirpstack_event(
@@ -148,6 +150,7 @@ def test_chirpstack_people_counter_passages_reset_and_wrap(catalog: SensorCatalo
         out = decode(topic, dumps(event), context(catalog, counter_totals=dict(totals)))
         assert out.rejections == []
         totals.update(out.counter_totals)
+        redelivered.append(out.counted_already)
         assert {r.sensor_id for r in out.readings} == {VS350_SENSOR}
         return {r.kind: r.value for r in out.readings}
 
@@ -160,8 +163,10 @@ def test_chirpstack_people_counter_passages_reset_and_wrap(catalog: SensorCatalo
     assert uplink(20, 3, 2)["footfall"] == 3 + 2  # both dropped far: the counter was reset
     # A redelivered older uplink is not counted again, and keeps the totals.
     before = dict(totals)
+    assert redelivered == [0] * 5
     assert "footfall" not in uplink(15, 4, 1025)
     assert totals == before
+    assert redelivered[-1] == 1  # counted as a duplicate, not dropped silently
 
 
 def test_chirpstack_partial_mapping_and_missing_fields(catalog: SensorCatalog) -> None:
