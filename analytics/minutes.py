@@ -26,6 +26,18 @@ def reading_minutes(times: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return _minutes_any(index)
 
 
+def _by_minute(
+    index: pd.DatetimeIndex, times: pd.Series | pd.DatetimeIndex, values: np.ndarray | pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid's minute numbers, and the readings' minute numbers and values in time order
+    (stable: readings of one minute keep their order)."""
+    grid = _minutes_any(index)
+    minute = reading_minutes(times)
+    vals = np.asarray(values, dtype=float)
+    order = np.argsort(minute, kind="stable")
+    return grid, minute[order], vals[order]
+
+
 def state_on_minutes(
     index: pd.DatetimeIndex,
     times: pd.Series | pd.DatetimeIndex,
@@ -34,14 +46,10 @@ def state_on_minutes(
 ) -> np.ndarray:
     """Forward-fill state readings onto UTC minutes; NaN where no reading in the last
     `gap_limit_min` minutes. Several readings in one minute: the last wins. Units unchanged."""
-    grid = _minutes_any(index)
+    grid, minute, vals = _by_minute(index, times, values)
     out = np.full(len(grid), np.nan)
-    if len(times) == 0 or len(grid) == 0:
+    if len(minute) == 0 or len(grid) == 0:
         return out
-    minute = reading_minutes(times)
-    vals = np.asarray(values, dtype=float)
-    order = np.argsort(minute, kind="stable")
-    minute, vals = minute[order], vals[order]
     pos = np.searchsorted(minute, grid, side="right") - 1
     ok = pos >= 0
     age = np.where(ok, grid - minute[np.clip(pos, 0, None)], gap_limit_min)
@@ -61,14 +69,10 @@ def counts_on_minutes(
     passages per minute; NaN for minutes no report covers. A report covers the minutes after the
     previous report up to and including its own minute (the first report: one report interval),
     never more than `gap_limit_min` minutes back."""
-    grid = _minutes_any(index)
+    grid, minute, vals = _by_minute(index, times, values)
     out = np.full(len(grid), np.nan)
-    if len(times) == 0 or len(grid) == 0:
+    if len(minute) == 0 or len(grid) == 0:
         return out
-    minute = reading_minutes(times)
-    vals = np.asarray(values, dtype=float)
-    order = np.argsort(minute, kind="stable")
-    minute, vals = minute[order], vals[order]
     # several reports in one minute: add them up (they all end in that minute)
     minute, first = np.unique(minute, return_index=True)
     vals = np.add.reduceat(vals, first)

@@ -148,10 +148,6 @@ def _redacted_store(settings: Settings) -> str:
     return f"{target.base_url}/{target.database}"
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def write_sorting_out_refused(
     store: Store, readings: Sequence[Reading]
 ) -> tuple[int | None, list[tuple[Sequence[Reading], str]]]:
@@ -702,7 +698,8 @@ class Collector:
 
     def _write(self, store: Store, batch: SpooledBatch) -> None:
         new, refused = write_sorting_out_refused(store, batch.readings)
-        store.write_quarantine([*batch.quarantine, *refused_records(refused, now_ms())])
+        refused_at_ms = int(time.time() * 1000)
+        store.write_quarantine([*batch.quarantine, *refused_records(refused, refused_at_ms)])
         refused_count = sum(len(readings) for readings, _ in refused)
         total = len(batch.readings) - refused_count
         if new is None:  # InfluxDB cannot tell new from already stored
