@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -38,7 +38,7 @@ class Api:
     filled: Filled
     tokens: dict[str, str]
 
-    def get(self, key: str | None, path: str, **params: Any) -> httpx.Response:
+    def get(self, key: str | None, path: str, **params: Any) -> httpx2.Response:
         headers = {"Authorization": f"Bearer {self.tokens[key]}"} if key else {}
         return self.client.get(path, headers=headers, params=params)
 
