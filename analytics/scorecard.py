@@ -63,7 +63,7 @@ from analytics.trends import (
 )
 from analytics.weather import daily_weather, station_sensor
 from floorwatch import __version__
-from floorwatch.errors import FloorwatchError
+from floorwatch.errors import WorkerDied
 from floorwatch.readings import WEATHER_KINDS, Point
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import KPI_HIGHER_IS_BETTER, BonusMalus, Contract, KpiName
@@ -537,7 +537,7 @@ class Scorer:
                         self.progress(label, done, total)
         except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal), at any time
             died = f"a scoring worker process died ({exc}); try --workers 1"
-            raise FloorwatchError(died) from exc
+            raise WorkerDied(died) from exc
 
     def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:
         """Score months one after another ("2026-08", "2026-09", ...), reading each entrance's

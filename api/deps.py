@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import Access
 from api.context import ApiContext
-from api.errors import Unauthenticated
+from floorwatch.errors import Unauthenticated
 from floorwatch.registry import Registry
 from floorwatch.store import Store
 

@@ -22,19 +22,26 @@ from floorwatch.errors import (
     InvalidRequest,
     NotFound,
     RegistryError,
+    StoreCorrupt,
     StoreRejected,
     StoreUnavailable,
+    Unauthenticated,
 )
+
+__all__ = ["STATUS", "Unauthenticated", "error_responses", "install", "status_of"]
 
 log = logging.getLogger(__name__)
 
-# Most specific first: the first class an error is an instance of decides its status.
+# HTTP statuses, the one place they are decided: most specific first, the first class an
+# error is an instance of decides its status; anything else is a 500.
 STATUS: list[tuple[type[FloorwatchError], int]] = [
+    (Unauthenticated, 401),
     (NotFound, 404),
     (AccessDenied, 403),
     (InvalidRequest, 422),
     (StoreUnavailable, 503),
     (StoreRejected, 502),
+    (StoreCorrupt, 500),  # our stored data is wrong: not the store's failure, not a 502
     (ConfigError, 500),
     (RegistryError, 500),
 ]
@@ -45,10 +52,6 @@ def status_of(exc: FloorwatchError) -> int:
         if isinstance(exc, cls):
             return status
     return 500
-
-
-class Unauthenticated(Exception):
-    """No key, or a key that is unknown or revoked (401)."""
 
 
 def _body(detail: str) -> dict[str, str]:
@@ -91,13 +94,9 @@ def install(app: FastAPI) -> None:
         else:
             detail = str(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
         return JSONResponse(_body(detail), status_code=status, headers=headers)
-
-    @app.exception_handler(Unauthenticated)
-    async def _unauthenticated(_: Request, exc: Unauthenticated) -> JSONResponse:
-        return JSONResponse(
-            _body(str(exc)), status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from floorwatch.errors import StoreRejected
+from floorwatch.errors import StoreCorrupt
 
 
 def clean(value: Any) -> Any:
@@ -50,5 +50,5 @@ def document(record: dict[str, Any]) -> dict[str, Any]:
     try:
         parsed = json.loads(str(raw))
     except ValueError as exc:
-        raise StoreRejected("a stored document is not valid JSON") from exc
+        raise StoreCorrupt("a stored document is not valid JSON") from exc
     return parsed if isinstance(parsed, dict) else {"value": parsed}

@@ -30,7 +30,7 @@ from grafana_client.client import (
 from dashboards import alerts
 from dashboards.build import build_dashboards
 from dashboards.model import DATASOURCE_UID, JSON
-from floorwatch.errors import AccessDenied, ConfigError, FloorwatchError, InvalidRequest, NotFound
+from floorwatch.errors import AccessDenied, ConfigError, GrafanaError, InvalidRequest, NotFound
 from floorwatch.settings import StoreTarget
 
 DATASOURCE_NAME = "Floorwatch InfluxDB"
@@ -109,9 +109,9 @@ def _grafana_errors(url: str, doing: str) -> Iterator[None]:
             f"Grafana at {url} rejected {doing}: {exc.status_code} {exc.message}"
         ) from exc
     except GrafanaException as exc:  # 5xx, timeouts, transport errors the client wrapped
-        raise FloorwatchError(f"Grafana at {url} failed while {doing}: {exc.message}") from exc
+        raise GrafanaError(f"Grafana at {url} failed while {doing}: {exc.message}") from exc
     except niquests.exceptions.RequestException as exc:  # connection refused, DNS, TLS
-        raise FloorwatchError(f"Grafana at {url} is unreachable: {exc}") from exc
+        raise GrafanaError(f"Grafana at {url} is unreachable: {exc}") from exc
 
 
 def _exists(fetch: Callable[[], Any]) -> bool:

@@ -15,7 +15,39 @@ from typing import Annotated
 import typer
 
 from floorwatch import __version__
-from floorwatch.errors import FloorwatchError, RegistryError
+from floorwatch.errors import (
+    AccessDenied,
+    BrokerError,
+    ComponentFailed,
+    ConfigError,
+    FloorwatchError,
+    GrafanaError,
+    InvalidRequest,
+    NotFound,
+    RegistryError,
+    StoreError,
+    Unauthenticated,
+)
+
+# Exit codes, the one place they are decided: the first class an error is an instance of gives
+# its code (subclasses share their base's: every StoreError exits 4). Anything else exits 1.
+EXIT_CODES: list[tuple[type[FloorwatchError], int]] = [
+    (ConfigError, 2),  # a bad setting or argument: the caller can fix it
+    (InvalidRequest, 2),
+    (RegistryError, 3),
+    (StoreError, 4),
+    (BrokerError, 5),
+    (NotFound, 6),
+    (AccessDenied, 7),
+    (Unauthenticated, 7),
+    (ComponentFailed, 8),
+    (GrafanaError, 9),
+]
+
+
+def exit_code_of(exc: FloorwatchError) -> int:
+    """The exit code `floorwatch` ends with for this error (see EXIT_CODES)."""
+    return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)
 
 app = typer.Typer(
     name="floorwatch",
@@ -79,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
                 typer.echo(f"error: {problem}", err=True)
         else:
             typer.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        sys.exit(exit_code_of(exc))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from analytics.cli import score, weather_app
 from analytics.occupancy import day_bounds, period_bounds
 from analytics.scorecard import Scorer, bonus_malus, weighted_score, write_results
-from floorwatch.cli import main
+from floorwatch.cli import exit_code_of, main
+from floorwatch.errors import FloorwatchError
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import BonusMalus
 from floorwatch.store import open_store
@@ -60,7 +61,8 @@ def floorwatch(*args: str, cwd: Path) -> Done:
     finally:
         os.chdir(old)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        code = getattr(result.exception, "exit_code", 1)
+        error = result.exception
+        code = exit_code_of(error) if isinstance(error, FloorwatchError) else 1
         return Done(code, result.stdout, f"error: {result.exception}")
     return Done(result.exit_code, result.stdout, result.stderr)
 

@@ -24,7 +24,7 @@ import pytest
 from analytics.kpis import Kpi
 from analytics.occupancy import day_bounds
 from analytics.scorecard import PeriodResult, Scorer
-from floorwatch.errors import FloorwatchError
+from floorwatch.errors import WorkerDied
 from floorwatch.registry import Registry
 from floorwatch.store import Store, open_store
 from simulators import load_scenario, simulate
@@ -170,5 +170,5 @@ def _store_that_kills_its_worker() -> Store:
 def test_a_dead_worker_process_is_one_clear_error(ground) -> None:
     pilot, _, result, start, end, store, _ = ground
     scorer = Scorer(store, pilot, workers=2, worker_store=_store_that_kills_its_worker)
-    with pytest.raises(FloorwatchError, match="scoring worker process died"):
+    with pytest.raises(WorkerDied, match="scoring worker process died"):
         scorer.score(result.period, start, end)

@@ -23,8 +23,8 @@ import pytest
 from dashboards import alerts
 from dashboards.build import build_dashboards
 from dashboards.deploy import deploy
-from floorwatch.cli import main
-from floorwatch.errors import AccessDenied, ConfigError, FloorwatchError, InvalidRequest
+from floorwatch.cli import exit_code_of, main
+from floorwatch.errors import AccessDenied, ConfigError, GrafanaError, InvalidRequest
 from floorwatch.settings import parse_store_url
 from tests.services import free_port
 
@@ -289,12 +289,12 @@ def test_errors_are_translated(grafana: GrafanaStandIn) -> None:
     with pytest.raises(AccessDenied, match="refused the token"):
         deploy(grafana.url, "wrong-token", INFLUX)
     grafana.fail_with = 500
-    with pytest.raises(FloorwatchError, match="failed while writing the datasource"):
+    with pytest.raises(GrafanaError, match="failed while writing the datasource"):
         deploy(grafana.url, TOKEN, INFLUX)
     grafana.fail_with = 422
     with pytest.raises(InvalidRequest, match="422"):
         deploy(grafana.url, TOKEN, INFLUX)
-    with pytest.raises(FloorwatchError, match="unreachable"):
+    with pytest.raises(GrafanaError, match="unreachable"):
         deploy(f"http://127.0.0.1:{free_port()}", TOKEN, INFLUX, timeout_s=2)
     with pytest.raises(ConfigError):
         deploy("grafana:3000", TOKEN, INFLUX)
@@ -355,13 +355,13 @@ def test_cli_deploys_and_reports_one_line_per_object(
     bad = cli(
         "deploy", "--url", grafana.url, "--token", "nope", "--influxdb-url", "influxdb://h/db"
     )
-    assert bad.returncode == AccessDenied.exit_code
+    assert bad.returncode == exit_code_of(AccessDenied(""))
     assert bad.stderr.strip().count("\n") == 0 and bad.stderr.startswith("error: ")
 
     sqlite = cli(
         "deploy", "--url", grafana.url, "--token", TOKEN, "--influxdb-url", "sqlite:///x.db"
     )
-    assert sqlite.returncode == ConfigError.exit_code
+    assert sqlite.returncode == exit_code_of(ConfigError(""))
     assert "Grafana reads InfluxDB" in sqlite.stderr
 
 
