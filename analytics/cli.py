@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from analytics.occupancy import day_bounds, period_bounds
 from floorwatch.errors import InvalidRequest
+from floorwatch.options import OldStoreUrl, RegistryPath, StoreUrl, renamed
 from floorwatch.registry import load_registry
 from floorwatch.settings import load_settings
 from floorwatch.store import open_store
@@ -116,12 +117,8 @@ def score(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the output here instead of stdout.")
     ] = None,
-    store_url: Annotated[
-        str | None, typer.Option("--store", help="Store URL (default FLOORWATCH_STORE_URL).")
-    ] = None,
-    registry_path: Annotated[
-        Path | None, typer.Option("--registry", help="Registry file or folder (default: pilot).")
-    ] = None,
+    store_url: StoreUrl = None,
+    registry_path: RegistryPath = None,
     write: Annotated[
         bool, typer.Option("--write/--no-write", help="Write results and report to the store.")
     ] = True,
@@ -132,6 +129,7 @@ def score(
             help="Processes preparing entrance months (default FLOORWATCH_SCORE_WORKERS, 2).",
         ),
     ] = None,
+    old_store_url: OldStoreUrl = None,
 ) -> None:
     """Score every contract's suppliers for a period: KPIs raw and weather-adjusted, scorecards,
     bonus/malus, comparison; writes kpi/scorecard/comparison/sensor_health/trend points to the
@@ -141,6 +139,7 @@ def score(
     """
     from analytics.scorecard import Scorer, write_results
 
+    store_url = renamed(store_url, old_store_url, "--store-url", "--store")
     settings = load_settings(store_url=store_url, registry=registry_path, score_workers=workers)
     label, start, end = resolve_period(
         period, first.date() if first else None, last.date() if last else None
@@ -197,15 +196,17 @@ def score(
     )
 
 
-weather_app = typer.Typer(help="Weather observations (SMHI open data).", no_args_is_help=True)
+weather_app = typer.Typer(
+    help="Weather observations (SMHI open data).\n\nExample: floorwatch weather import data/smhi/",
+    no_args_is_help=True,
+)
 
 
 @weather_app.command("import")
 def weather_import(
     directory: Annotated[Path, typer.Argument(help="Folder of SMHI JSON files.")],
-    store_url: Annotated[
-        str | None, typer.Option("--store", help="Store URL (default FLOORWATCH_STORE_URL).")
-    ] = None,
+    store_url: StoreUrl = None,
+    old_store_url: OldStoreUrl = None,
 ) -> None:
     """Import SMHI observation files (parameters 7 precipitation, 1 air temperature, 8 snow
     depth) as readings of sensor smhi-<station>. Station and parameter from the JSON's
@@ -215,7 +216,7 @@ def weather_import(
     """
     from analytics.weather import import_weather
 
-    settings = load_settings(store_url=store_url)
+    settings = load_settings(store_url=renamed(store_url, old_store_url, "--store-url", "--store"))
     console = Console(stderr=True)
     store = open_store(settings.store)
     try:

@@ -10,10 +10,15 @@ import typer
 
 from api.keys import KeyStore, Role
 from floorwatch.errors import InvalidRequest
+from floorwatch.options import StoreUrl
 from floorwatch.registry import load_registry
 from floorwatch.settings import ENV_PREFIX, load_settings
 
-keys_app = typer.Typer(help="API keys (stored hashed; a key is shown once).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys (stored hashed; a key is shown once).\n\n"
+    "Example: floorwatch keys create --role procurement --label Upphandling",
+    no_args_is_help=True,
+)
 
 KeysFile = Annotated[
     Path | None, typer.Option("--keys-file", help="SQLite keys file [env FLOORWATCH_KEYS_FILE]")
@@ -25,9 +30,7 @@ def serve(
         str | None, typer.Option(help="Listen address [env FLOORWATCH_API_HOST]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Listen port [env FLOORWATCH_API_PORT]")] = None,
-    store_url: Annotated[
-        str | None, typer.Option("--store-url", help="sqlite:///file.db or influxdb://host:port/db")
-    ] = None,
+    store_url: StoreUrl = None,
     keys_file: KeysFile = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
 ) -> None:

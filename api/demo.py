@@ -1,7 +1,7 @@
 """The one-command demo: the whole pipeline on embedded defaults, nothing installed but Python.
 
-`floorwatch demo` starts, in one process: the embedded MQTT broker (amqtt; or `--broker URL`),
-the collector (a thread), the store (a SQLite file in the demo folder; or `--store URL`) and the
+`floorwatch demo` starts, in one process: the embedded MQTT broker (amqtt; or `--mqtt-url URL`),
+the collector (a thread), the store (a SQLite file in the demo folder; or `--store-url URL`) and the
 API (uvicorn, a thread). A child process runs the simulator and publishes a compressed season of
 the example pilot through the broker; the collector stores it; the simulator's weather is
 imported; analytics scores every month the season covers and writes the HTML reports. Then it
@@ -187,7 +187,7 @@ class Demo:
         return f"http://{self.options.host}:{self.options.port}"
 
     def _fresh_folder(self) -> None:
-        """Each run starts from an empty demo folder: its own store (unless --store), spool,
+        """Each run starts from an empty demo folder: its own store (unless --store-url), spool,
         reports, weather and keys; the log file is kept beside them."""
         self.folder.mkdir(parents=True, exist_ok=True)
         names = ["spool", "reports", "weather", "api_keys.db"]

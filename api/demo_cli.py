@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from floorwatch.options import OldMqttUrl, OldStoreUrl, renamed
+
 if TYPE_CHECKING:  # the root CLI imports this module on every call: keep it light
     from rich.console import Console
 
@@ -18,13 +20,20 @@ def demo(
     folder: Annotated[
         Path, typer.Option("--dir", help="Demo folder: store, reports, keys, log.")
     ] = Path("demo"),
-    broker: Annotated[
+    mqtt_url: Annotated[
         str | None,
-        typer.Option(help="A real broker instead of the embedded one, e.g. mqtt://host:1883"),
+        typer.Option(
+            "--mqtt-url",
+            help="A real broker instead of the embedded one, e.g. mqtt://host:1883 (MQTT 5).",
+        ),
     ] = None,
-    store: Annotated[
+    store_url: Annotated[
         str | None,
-        typer.Option(help="Another store, e.g. influxdb://localhost:8086/floorwatch"),
+        typer.Option(
+            "--store-url",
+            help="Another store instead of demo/floorwatch.db, e.g. "
+            "influxdb://localhost:8086/floorwatch.",
+        ),
     ] = None,
     start: Annotated[
         datetime, typer.Option(formats=["%Y-%m-%d"], help="First simulated day.")
@@ -33,6 +42,8 @@ def demo(
     port: Annotated[int, typer.Option(min=1, max=65_535, help="API port.")] = 8000,
     host: Annotated[str, typer.Option(help="API listen address.")] = "127.0.0.1",
     seed: Annotated[int | None, typer.Option(help="Simulator seed (default: the scenario)")] = None,
+    old_mqtt_url: OldMqttUrl = None,
+    old_store_url: OldStoreUrl = None,
 ) -> None:
     """Run the whole pipeline on embedded defaults (MQTT broker, collector, SQLite store,
     simulator, analytics, API), print where to look, and serve until Ctrl-C.
@@ -50,8 +61,8 @@ def demo(
 
     options = DemoOptions(
         folder=folder,
-        broker_url=broker,
-        store_url=store,
+        broker_url=renamed(mqtt_url, old_mqtt_url, "--mqtt-url", "--broker"),
+        store_url=renamed(store_url, old_store_url, "--store-url", "--store"),
         start=start.date(),
         days=days,
         host=host,

@@ -229,7 +229,7 @@ class QuarantineOut(_Out):
 
 # --- system -----------------------------------------------------------------------------------
 class CheckOut(_Out):
-    ok: bool | None = Field(description="null when not checked (e.g. embedded broker)")
+    ok: bool = Field(description="whether it answered: the broker connects, the store reads")
     detail: str
 
 

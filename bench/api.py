@@ -101,7 +101,7 @@ def run(quick: bool, progress: Callable[[str], None]) -> list[Row]:
         progress(f"api: scoring {PERIOD} into the store (set-up)")
         subprocess.run(
             python_module(
-                "floorwatch", "score", "--period", PERIOD, "--store", f"sqlite:///{db}", "--write"
+                "floorwatch", "score", "--period", PERIOD, "--store-url", f"sqlite:///{db}"
             ),
             env=child_env(FLOORWATCH_REPORTS_DIR=str(workdir / "reports")),
             cwd=workdir,

@@ -49,7 +49,7 @@ def run(quick: bool, progress: Callable[[str], None]) -> list[Row]:
                 START.isoformat(),
                 "--to",
                 last.isoformat(),
-                "--store",
+                "--store-url",
                 f"sqlite:///{db}",
                 "--format",
                 "json",

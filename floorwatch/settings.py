@@ -20,9 +20,8 @@ ENV_PREFIX = "FLOORWATCH_"
 
 @dataclass(frozen=True)
 class MqttTarget:
-    """Where the broker is. `embedded` means an in-process broker (amqtt) for the demo."""
+    """Where the broker is."""
 
-    embedded: bool
     host: str = "localhost"
     port: int = 1883
     username: str | None = None
@@ -45,14 +44,19 @@ class StoreTarget:
 
 
 def parse_mqtt_url(url: str) -> MqttTarget:
-    """`embedded`, `mqtt://[user:pass@]host[:port]` or `mqtts://...` (TLS, default port 8883).
+    """`mqtt://[user:pass@]host[:port]` or `mqtts://...` (TLS, default port 8883).
 
-    `?protocol=3.1.1` selects MQTT 3.1.1 for brokers without MQTT 5 (default: 5)."""
+    `?protocol=3.1.1` selects MQTT 3.1.1 for brokers without MQTT 5 (default: 5). There is no
+    `embedded`: every command that takes a broker needs one it can reach, and the demo's
+    in-process broker is what `floorwatch demo` starts when given no `--mqtt-url`."""
     if url.strip() == "embedded":
-        return MqttTarget(embedded=True)
+        raise ValueError(
+            "'embedded' is not a broker URL: the embedded broker is started by floorwatch demo "
+            "(without --mqtt-url); give mqtt://host:port"
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError(f"expected embedded, mqtt://host:port or mqtts://host:port, got {url!r}")
+        raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {url!r}")
     if not parts.hostname:
         raise ValueError(f"no host in {url!r}")
     try:
@@ -64,7 +68,6 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     if protocol not in ("5", "3.1.1"):
         raise ValueError(f"protocol must be 5 or 3.1.1 in {url!r}")
     return MqttTarget(
-        embedded=False,
         host=parts.hostname,
         port=port or (8883 if tls else 1883),
         username=unquote(parts.username) if parts.username else None,

@@ -11,24 +11,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from floorwatch.options import MqttUrl, RegistryPath, StoreUrl
 from floorwatch.settings import load_settings
 from floorwatch.store import open_store
 from ingest.collector import Collector
 
 
 def ingest(
-    mqtt_url: Annotated[
-        str | None,
-        typer.Option(help="mqtt://user:pass@host:port or mqtts://... (FLOORWATCH_MQTT_URL)"),
-    ] = None,
-    store_url: Annotated[
-        str | None,
-        typer.Option(help="sqlite:///file.db or influxdb://host:port/db (FLOORWATCH_STORE_URL)"),
-    ] = None,
-    registry: Annotated[
-        Path | None,
-        typer.Option(help="Registry file or folder; default the pilot (FLOORWATCH_REGISTRY)"),
-    ] = None,
+    mqtt_url: MqttUrl = None,
+    store_url: StoreUrl = None,
+    registry: RegistryPath = None,
     share: Annotated[
         str | None,
         typer.Option(help="Shared-subscription group: collectors in one group split the load"),
@@ -72,10 +64,7 @@ def ingest(
 
 def quarantine(
     limit: Annotated[int, typer.Option(min=1, help="How many rejects to show, newest first")] = 20,
-    store_url: Annotated[
-        str | None,
-        typer.Option(help="sqlite:///file.db or influxdb://host:port/db (FLOORWATCH_STORE_URL)"),
-    ] = None,
+    store_url: StoreUrl = None,
 ) -> None:
     """List recently quarantined input with its reason, newest first.
 

@@ -289,11 +289,6 @@ class Collector:
     def _make_client(self) -> mqtt.Client:
         settings = self.settings
         target = settings.mqtt
-        if target.embedded:
-            raise BrokerError(
-                "the collector needs the broker's URL (mqtt://host:port); for the embedded "
-                "broker use the URL it listens on (floorwatch.broker.EmbeddedBroker.url)"
-            )
         if target.protocol_v5:
             client = mqtt.Client(
                 callback_api_version=CallbackAPIVersion.VERSION2,

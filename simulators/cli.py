@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from floorwatch.errors import InvalidRequest
+from floorwatch.options import MqttUrl, RegistryPath, StoreUrl
 from floorwatch.registry import load_registry
 from floorwatch.settings import load_settings
 from simulators.publish import Pace, Pacer, Publisher
@@ -57,15 +58,11 @@ def run(
         typer.Option("--scenario", help="Scenario YAML; default simulators/scenarios/pilot.yaml."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed; default the scenario's.")] = None,
-    registry_path: Annotated[
-        Path | None, typer.Option("--registry", help="Registry file or folder; default the pilot.")
-    ] = None,
+    registry_path: RegistryPath = None,
     out: Annotated[
         Path | None, typer.Option(help="Write JSON lines {topic, payload} here instead of MQTT.")
     ] = None,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="Broker URL (default FLOORWATCH_MQTT_URL).")
-    ] = None,
+    mqtt_url: MqttUrl = None,
     speed: Annotated[str, typer.Option(help="realtime, max, or a factor like 60x.")] = "max",
     truth: Annotated[
         Path | None, typer.Option(help="Write the ground truth CSV (.csv or .csv.gz) + JSON.")
@@ -202,15 +199,9 @@ def verify(
         float, typer.Option(help="Fail when the p95 latency exceeds this (seconds).")
     ] = 5.0,
     timeout: Annotated[float, typer.Option(help="Wait at most this long (seconds).")] = 30.0,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="Broker URL (default FLOORWATCH_MQTT_URL).")
-    ] = None,
-    store_url: Annotated[
-        str | None, typer.Option(help="Store URL (default FLOORWATCH_STORE_URL).")
-    ] = None,
-    registry_path: Annotated[
-        Path | None, typer.Option("--registry", help="Registry file or folder; default the pilot.")
-    ] = None,
+    mqtt_url: MqttUrl = None,
+    store_url: StoreUrl = None,
+    registry_path: RegistryPath = None,
     client_id: Annotated[str, typer.Option(help="MQTT client id.")] = "floorwatch-verify",
 ) -> None:
     """Commissioning check: a tagged burst through the broker, watched into the store.

@@ -75,11 +75,6 @@ class Publisher:
     def __init__(
         self, target: MqttTarget, client_id: str, window: int = 100, timeout_s: float = 30
     ):
-        if target.embedded:
-            raise ConfigError(
-                "FLOORWATCH_MQTT_URL: the simulator needs a broker URL (mqtt://host:port); "
-                "the embedded broker runs inside the demo's process"
-            )
         self.target = target
         self.window = window
         self.timeout_s = timeout_s

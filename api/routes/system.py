@@ -28,8 +28,6 @@ BROKER_TIMEOUT_S = 0.5
 
 
 def _broker(target: MqttTarget) -> CheckOut:
-    if target.embedded:
-        return CheckOut(ok=None, detail="embedded broker (runs inside the collector)")
     try:
         with socket.create_connection((target.host, target.port), timeout=BROKER_TIMEOUT_S):
             pass

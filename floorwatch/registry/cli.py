@@ -9,7 +9,10 @@ import typer
 
 from floorwatch.registry.loader import load_registry
 
-app = typer.Typer(help="Registry and contract files.", no_args_is_help=True)
+app = typer.Typer(
+    help="Registry and contract files.\n\nExample: floorwatch registry validate floorwatch/pilot",
+    no_args_is_help=True,
+)
 
 
 @app.command("validate")

@@ -82,7 +82,7 @@ def test_score_from_to_writes_points_report_and_csv(two_days: str, tmp_path: Pat
     out = tmp_path / "scores.csv"
     done = floorwatch(
         "score", "--from", "2026-10-01", "--to", "2026-10-02", "--format", "csv",
-        "--out", str(out), "--store", two_days, cwd=tmp_path,
+        "--out", str(out), "--store-url", two_days, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
@@ -99,8 +99,8 @@ def test_score_from_to_writes_points_report_and_csv(two_days: str, tmp_path: Pat
 
 def test_score_json_to_stdout_is_canonical(two_days: str, tmp_path: Path) -> None:
     done = floorwatch(
-        "score", "--from", "2026-10-01", "--to", "2026-10-02", "--no-write", "--store", two_days,
-        cwd=tmp_path,
+        "score", "--from", "2026-10-01", "--to", "2026-10-02", "--no-write",
+        "--store-url", two_days, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -110,12 +110,12 @@ def test_score_json_to_stdout_is_canonical(two_days: str, tmp_path: Path) -> Non
 
 
 def test_bad_period_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    done = floorwatch_main(capsys, "score", "--period", "2026-13", "--store", "sqlite:///x.db")
+    done = floorwatch_main(capsys, "score", "--period", "2026-13", "--store-url", "sqlite:///x.db")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: period must look like 2026-10 (year-month), got '2026-13'"
     ]
-    done = floorwatch("score", "--store", "sqlite:///x.db", cwd=tmp_path)
+    done = floorwatch("score", "--store-url", "sqlite:///x.db", cwd=tmp_path)
     assert done.returncode == 2 and "--period" in done.stderr
     assert "Example: floorwatch score" in floorwatch("score", "--help", cwd=tmp_path).stdout
 
@@ -172,7 +172,7 @@ def test_weather_import_by_file_name_and_by_json_keys(tmp_path: Path) -> None:
     )
     (folder / "temperature.json").write_text(smhi_document(53300, 1, [(hour, "-2.5")]))
     store_url = f"sqlite:///{tmp_path / 'w.db'}"
-    done = floorwatch("weather", "import", str(folder), "--store", store_url, cwd=tmp_path)
+    done = floorwatch("weather", "import", str(folder), "--store-url", store_url, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "imported 3 readings from 2 files" in done.stderr
     store = open_store(store_url)
@@ -185,7 +185,7 @@ def test_weather_import_by_file_name_and_by_json_keys(tmp_path: Path) -> None:
         ("smhi-53300", "air_temperature", -2.5),
     ]
     (folder / "wind.json").write_text(smhi_document(53300, 4, [(hour, "3")]))
-    done = floorwatch("weather", "import", str(folder), "--store", store_url, cwd=tmp_path)
+    done = floorwatch("weather", "import", str(folder), "--store-url", store_url, cwd=tmp_path)
     assert done.returncode == 2 and "parameter 4 not supported" in done.stderr
 
 

@@ -75,7 +75,7 @@ def test_bad_settings_are_one_line_errors(
     code, _, err = run_in_process(capsys, "ingest", "--mqtt-url", "http://nowhere")
     assert code == 2
     assert err.strip().splitlines() == [
-        "error: FLOORWATCH_MQTT_URL: expected embedded, mqtt://host:port or mqtts://host:port, "
+        "error: FLOORWATCH_MQTT_URL: expected mqtt://host:port or mqtts://host:port, "
         "got 'http://nowhere'"
     ]
 

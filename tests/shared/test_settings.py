@@ -34,7 +34,6 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("embedded", "embedded"),
         ("mqtt://localhost:1884", "localhost:1884"),
         ("mqtts://h", "h:8883"),
         ("mqtt://h:1?protocol=3.1.1", "h:1"),
@@ -42,7 +41,15 @@ def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_mqtt_urls(url: str, expected: str) -> None:
     target = parse_mqtt_url(url)
-    assert ("embedded" if target.embedded else f"{target.host}:{target.port}") == expected
+    assert f"{target.host}:{target.port}" == expected
+
+
+def test_embedded_is_refused_when_the_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No command can use it (only the demo runs a broker in-process, and it needs no URL), so it
+    # stops every command at start instead of deep inside the collector or the simulator.
+    monkeypatch.setenv("FLOORWATCH_MQTT_URL", "embedded")
+    with pytest.raises(ConfigError, match="FLOORWATCH_MQTT_URL: 'embedded' is not a broker URL"):
+        load_settings()
 
 
 def test_store_urls() -> None:
@@ -57,7 +64,7 @@ def test_store_urls() -> None:
     [
         ("FLOORWATCH_STORE_URL", "postgres://x/y", "FLOORWATCH_STORE_URL: expected sqlite"),
         ("FLOORWATCH_STORE_URL", "influxdb://host", "FLOORWATCH_STORE_URL: expected one database"),
-        ("FLOORWATCH_MQTT_URL", "http://x", "FLOORWATCH_MQTT_URL: expected embedded"),
+        ("FLOORWATCH_MQTT_URL", "http://x", "FLOORWATCH_MQTT_URL: expected mqtt://"),
         ("FLOORWATCH_MQTT_URL", "mqtt://h:99999", "FLOORWATCH_MQTT_URL: bad port"),
         ("FLOORWATCH_BATCH_SIZE", "0", "FLOORWATCH_BATCH_SIZE"),
     ],
