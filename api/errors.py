@@ -28,8 +28,6 @@ from floorwatch.errors import (
     Unauthenticated,
 )
 
-__all__ = ["STATUS", "Unauthenticated", "error_responses", "install", "status_of"]
-
 log = logging.getLogger(__name__)
 
 # HTTP statuses, the one place they are decided: most specific first, the first class an

@@ -1,10 +1,11 @@
 """The command-line options shared by the components' commands, defined once.
 
 As sqlite-utils defines its shared option decorators once, these `Annotated` aliases give the
-same flag, help text and environment variable to the same setting in every command: the store is
-`--store-url`, the broker `--mqtt-url`, the registry `--registry`, everywhere. A command declares
+same flag and help text to the same setting in every command: the store is `--store-url`, the
+broker `--mqtt-url`, the registry `--registry`, everywhere. A command declares
 `store_url: StoreUrl = None` and passes the value to `load_settings`, where None means "from the
-environment, else the default".
+environment (FLOORWATCH_STORE_URL), else the default". The demo names the same two flags with its
+own help, since its defaults are its embedded broker and its own SQLite file, not the environment.
 
 `--store` and `--broker` were the demo's, `score`'s and `weather import`'s names for the first
 two: they still work for one release, hidden from the help, with a warning (`renamed`).
