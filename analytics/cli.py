@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from analytics.occupancy import day_bounds, period_bounds
 from floorwatch.errors import InvalidRequest
+from floorwatch.localtime import day_bounds, period_bounds
 from floorwatch.options import OldStoreUrl, RegistryPath, StoreUrl, renamed
 from floorwatch.registry import load_registry
 from floorwatch.settings import load_settings

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.kpis import wet_episodes
-from analytics.occupancy import daily_sums, local_dates, local_midnight
+from analytics.occupancy import daily_sums, local_dates
+from floorwatch.localtime import local_midnight_ms
 
 TREND_METRICS = ("grit_load", "wet_minutes", "cleaning_interventions", "slip_exposure")
 DAILY_TREND_COLUMNS = [
@@ -124,7 +125,7 @@ def weekly_trends(daily: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "week": list(grouped.index),
-            "week_ms": [int(local_midnight(w).timestamp() * 1000) for w in grouped.index],
+            "week_ms": [local_midnight_ms(w) for w in grouped.index],
             "grit_load": grouped["grit_load"].to_numpy(),
             "wet_minutes": grouped["wet_minutes"].to_numpy(),
             "cleaning_interventions": grouped["cleaning_interventions"].to_numpy(),

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from floorwatch.errors import InvalidRequest
+from floorwatch.localtime import LOCAL_TZ_NAME
 from floorwatch.readings import VALID_RANGE, Kind, Reading
 from floorwatch.registry.schema import OpeningHours
 from floorwatch.store import Store
@@ -133,7 +134,7 @@ def daily_weather(
     out = pd.DataFrame(index=day_index, columns=WEATHER_FEATURES, dtype=float)
     if weather.empty or len(day_index) == 0:
         return out
-    local = pd.DatetimeIndex(weather["time"]).tz_convert("Europe/Stockholm").tz_localize(None)
+    local = pd.DatetimeIndex(weather["time"]).tz_convert(LOCAL_TZ_NAME).tz_localize(None)
     day = local.normalize()
     minute = (local - day) / pd.Timedelta(minutes=1)
     open_m = hours.open.hour * 60 + hours.open.minute

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from analytics.occupancy import local_midnight, period_bounds
 from api.keys import ApiKey, Role
 from floorwatch.errors import AccessDenied, InvalidRequest, NotFound
+from floorwatch.localtime import local_midnight_ms, period_bounds_ms
 from floorwatch.registry import Registry
 from floorwatch.registry.model import SensorPlace
 from floorwatch.registry.schema import Entrance, Installation, School
@@ -35,17 +34,6 @@ PROCUREMENT_ONLY = frozenset({Role.ADMIN, Role.PROCUREMENT})
 OPERATIONS = frozenset({Role.ADMIN, Role.TECHNICIAN})
 RESTRICTED_VIEW = frozenset({Role.FACILITY, Role.SUPPLIER})
 TRENDS = frozenset({Role.ADMIN, Role.PROCUREMENT, Role.FACILITY, Role.TECHNICIAN})
-
-
-def local_midnight_ms(day: date) -> int:
-    """00:00 Europe/Stockholm of `day` (the analytics' local-time rule), as ms since the epoch."""
-    return int(local_midnight(day).timestamp() * 1000)
-
-
-def period_bounds_ms(period: str) -> tuple[int, int]:
-    """A month "YYYY-MM" as [start, end) in ms: local midnights of the 1st, as analytics has it."""
-    start, end = period_bounds(period)
-    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from rich.progress import (
 )
 
 from floorwatch.errors import BrokerError, FloorwatchError, InvalidRequest
+from floorwatch.localtime import periods_between
 from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings, load_settings
 
@@ -80,13 +81,7 @@ class DemoOptions:
 
     def months(self) -> list[str]:
         """Every month (YYYY-MM) the simulated days touch, in order."""
-        last = self.start + timedelta(days=self.days - 1)
-        months = []
-        year, month = self.start.year, self.start.month
-        while (year, month) <= (last.year, last.month):
-            months.append(f"{year}-{month:02d}")
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return months
+        return periods_between(self.start, self.start + timedelta(days=self.days - 1))
 
 
 @dataclass

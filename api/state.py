@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from api.schemas import EntranceState, LatestValue, ZoneState
+from floorwatch.localtime import local_date
 from floorwatch.readings import Kind
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import Entrance, School, Zone
@@ -25,9 +26,9 @@ STALE_INTERVALS = 3
 
 
 def wet_threshold_for(registry: Registry, entrance_id: str, school: School, now: datetime) -> float:
-    """The wet threshold (moisture %) of the contract at the entrance today, else of a contract
-    covering its municipality, else the default 20 %."""
-    installation = registry.installation_on(entrance_id, now.date())
+    """The wet threshold (moisture %) of the contract at the entrance today (the local day), else
+    of a contract covering its municipality, else the default 20 %."""
+    installation = registry.installation_on(entrance_id, local_date(now))
     if installation is not None and installation.contract in registry.contracts:
         return registry.contracts[installation.contract].wet_threshold
     for contract in registry.contracts.values():
@@ -74,7 +75,7 @@ def entrance_state(
     latest = store.latest_readings(measured) if measured else pd.DataFrame()
     now_ms = int(now.timestamp() * 1000)
     threshold = wet_threshold_for(registry, entrance.id, school, now)
-    installation = registry.installation_on(entrance.id, now.date())
+    installation = registry.installation_on(entrance.id, local_date(now))
 
     newest: dict[tuple[str, str], LatestValue] = {}
     as_of_ms: int | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards.model import DATASOURCE_UID, JSON
+from floorwatch.localtime import LOCAL_TZ_NAME
 from floorwatch.registry.schema import Calendar, Contract, OpeningHours, Sensor
 
 # --- the one place to set N and M ---------------------------------------------------------------
@@ -181,7 +182,7 @@ def school_hours_interval() -> JSON:
             {
                 "times": [{"start_time": SCHOOL_OPENS, "end_time": SCHOOL_CLOSES}],
                 "weekdays": ["monday:friday"],
-                "location": "Europe/Stockholm",
+                "location": LOCAL_TZ_NAME,
             }
         ],
     }

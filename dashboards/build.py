@@ -29,6 +29,7 @@ from dashboards.model import (
     target,
     thresholds,
 )
+from floorwatch.localtime import LOCAL_TZ_NAME
 from floorwatch.registry.schema import KpiName
 
 HERE = Path(__file__).resolve().parent
@@ -451,7 +452,7 @@ def wear_and_work_environment() -> JSON:
 SUPPLIER_LOCATION = LOCATION + ' AND "supplier" =~ /^$supplier$/'
 # KPI periods start at 00:00 Europe/Stockholm on the 1st: one-day buckets in local time keep each
 # month's results in one bucket, shown on the 1st (UTC buckets would show the 30th or 31st).
-LOCAL_DAYS = "tz('Europe/Stockholm')"
+LOCAL_DAYS = f"tz('{LOCAL_TZ_NAME}')"
 
 # KPI name (analytics' `kpi` tag) -> (title, unit)
 KPI_DISPLAY: dict[str, tuple[str, str]] = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from floorwatch.localtime import LOCAL_TZ_NAME
+
 DATASOURCE_UID = "floorwatch-influxdb"
 DATASOURCE = {"type": "influxdb", "uid": DATASOURCE_UID}
 SCHEMA_VERSION = 39
@@ -174,7 +176,7 @@ def dashboard(
         "description": description,
         "tags": ["floorwatch", *tags],
         # School hours, weeks (Monday) and months are Swedish local time wherever one looks.
-        "timezone": "Europe/Stockholm",
+        "timezone": LOCAL_TZ_NAME,
         "editable": True,
         "graphTooltip": 1,
         "schemaVersion": SCHEMA_VERSION,

@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from floorwatch.errors import InvalidRequest
+from floorwatch.localtime import LOCAL_TZ, local_midnight_s
 from floorwatch.options import MqttUrl, RegistryPath, StoreUrl
 from floorwatch.registry import load_registry
 from floorwatch.settings import load_settings
 from simulators.publish import Pace, Pacer, Publisher
 from simulators.scenario import load_scenario
 from simulators.simulation import Chunk, simulate
-from simulators.timegrid import LOCAL, local_midnight_s
 
 app = typer.Typer(
     name="simulate",
@@ -101,7 +101,7 @@ def run(
         scenario = scenario.model_copy(
             update={"formats": scenario.formats.model_copy(update={"batch": batch})}
         )
-    first_day = _parse_date(start, datetime.now(LOCAL).date())
+    first_day = _parse_date(start, datetime.now(LOCAL_TZ).date())
 
     if out is None and not pace.realtime:
         end_s = local_midnight_s(first_day) + 86400 * days

@@ -8,19 +8,14 @@ so a day is 1,380 or 1,500 minutes on DST change days. Index i is the minute sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import cached_property
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-LOCAL = ZoneInfo("Europe/Stockholm")
-
-
-def local_midnight_s(day: date) -> int:
-    """Epoch seconds of 00:00 Europe/Stockholm on that day."""
-    return int(datetime.combine(day, time(0), tzinfo=LOCAL).timestamp())
+from floorwatch.localtime import LOCAL_TZ as LOCAL
+from floorwatch.localtime import local_midnight_s
 
 
 @dataclass(frozen=True)

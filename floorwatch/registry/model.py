@@ -10,6 +10,7 @@ from functools import cached_property
 from itertools import pairwise
 
 from floorwatch.errors import NotFound
+from floorwatch.localtime import active_on
 from floorwatch.registry.calendar import SchoolDays
 from floorwatch.registry.schema import (
     Contract,
@@ -109,9 +110,10 @@ class Registry:
         )
 
     def installation_on(self, entrance_id: str, day: date) -> Installation | None:
-        """The installation active at the entrance on that day, or None (baseline or reference)."""
+        """The installation active at the entrance on that local day, or None (baseline or
+        reference)."""
         for inst in self.installations_at(entrance_id):
-            if inst.start <= day and (inst.end is None or day < inst.end):
+            if active_on(inst.start, inst.end, day):
                 return inst
         return None
 

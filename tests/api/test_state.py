@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from api.state import entrance_state
+from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from tests.api.conftest import Api
 from tests.api.pilot_data import DRY_ENTRANCE, WET_ENTRANCE, Reading
@@ -66,3 +70,21 @@ def test_the_state_is_cached_for_a_few_seconds(api: Api) -> None:
     assert fresh["wet"] is True and _ms(fresh["wet_since"]) == later
     assert fresh["as_of"] != before["as_of"]
     assert datetime.fromisoformat(fresh["as_of"]) > datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_the_installation_of_the_local_day_decides_at_half_past_midnight(
+    tmp_path: Path, registry: Registry
+) -> None:
+    # 00:30 in Sweden on the installations' first day is 22:30 UTC the day before: the state
+    # must name the new installation's supplier, not the UTC date's (none: baseline).
+    entrance, school = registry.entrance("trb-vastervang-main")
+    store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        first_day = datetime(2026, 10, 1, 0, 30, tzinfo=ZoneInfo("Europe/Stockholm"))
+        state = entrance_state(store, registry, entrance, school, first_day.astimezone(UTC))
+        assert state.supplier == "entre-ren"
+        day_before = datetime(2026, 9, 30, 23, 30, tzinfo=ZoneInfo("Europe/Stockholm"))
+        state = entrance_state(store, registry, entrance, school, day_before.astimezone(UTC))
+        assert state.supplier is None
+    finally:
+        store.close()
