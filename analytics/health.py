@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
+from analytics.kpis import data_availability
 from floorwatch.readings import VALID_RANGE, Kind
 from floorwatch.registry.schema import Sensor
 
@@ -274,7 +275,7 @@ def sensor_health(
     # occ is sorted: a reading's minute is occupied if it is found there
     at = np.clip(np.searchsorted(occ, reading_minute), 0, max(len(occ) - 1, 0))
     received = int(np.sum(occ[at] == reading_minute)) if len(occ) else 0
-    availability = min(1.0, received / expected) if expected > 0 else float("nan")
+    availability = data_availability(received, expected)
     suspect = np.zeros(len(occ), dtype=bool)
     reasons: set[str] = set()
     for item in intervals:

@@ -2,16 +2,20 @@
 is wet now and since when. Computed from the latest readings and a short lookback, never from a
 long history, and cached per entrance by the caller for a few seconds.
 
-Wet means the judged zone's (inner, as for the KPIs) moisture is above the contract's wet threshold
-(moisture %); dry is at or below it.
+Wet is the KPIs' wet state (`analytics.kpis.wet_state`), so the live view and the scorecard agree
+on when an episode began: the judged zone's (inner, as for the KPIs) moisture rises above the
+contract's wet threshold (moisture %), and the floor is dry again only at or below the threshold
+minus the hysteresis (2 points); readings in between keep the state they follow.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
+from analytics.kpis import wet_state
 from api.schemas import EntranceState, LatestValue, ZoneState
 from floorwatch.localtime import local_date
 from floorwatch.readings import Kind
@@ -52,14 +56,12 @@ def wet_since(moisture: pd.DataFrame, threshold: float) -> tuple[bool | None, in
     if moisture.empty:
         return None, None, False
     wettest = moisture.groupby("time", sort=True)["value"].max()
-    times = [_ms(t) for t in wettest.index]
-    values = list(wettest.to_numpy())
-    if values[-1] <= threshold:
+    wet = wet_state(wettest.to_numpy(dtype=float), threshold)
+    if not wet[-1]:
         return False, None, False
-    for i in range(len(values) - 1, -1, -1):
-        if values[i] <= threshold:
-            return True, times[i + 1], False
-    return True, times[0], True
+    dry = np.flatnonzero(~wet)
+    first = int(dry[-1]) + 1 if len(dry) else 0
+    return True, _ms(wettest.index[first]), not len(dry)
 
 
 def entrance_state(

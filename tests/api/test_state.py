@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from api.state import entrance_state
+import numpy as np
+import pandas as pd
+
+from analytics.kpis import wet_episodes
+from analytics.minutes import state_on_minutes
+from api.state import entrance_state, wet_since
 from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from tests.api.conftest import Api
@@ -88,3 +93,39 @@ def test_the_installation_of_the_local_day_decides_at_half_past_midnight(
         assert state.supplier is None
     finally:
         store.close()
+
+
+def _moisture(values: list[float], start_ms: int = 1_790_838_000_000) -> pd.DataFrame:
+    """Inner-zone moisture readings every 5 minutes, as the store returns them."""
+    times = pd.to_datetime(
+        [start_ms + i * 300_000 for i in range(len(values))], unit="ms", utc=True
+    )
+    return pd.DataFrame(
+        {"time": times, "sensor_id": "s-inner", "kind": "moisture", "value": values}
+    )
+
+
+def test_wet_since_has_the_kpis_hysteresis() -> None:
+    start_ms = 1_790_838_000_000
+    # 19 % is at or below the 20 % threshold but above 20 - 2: the floor is still drying, the
+    # episode that began with the first 25 % goes on.
+    assert wet_since(_moisture([10, 25, 19, 25, 26]), 20.0) == (True, start_ms + 300_000, False)
+    # 17 % is dry (<= 18 %): a new episode begins with the next 25 %.
+    assert wet_since(_moisture([10, 25, 17, 25, 26]), 20.0) == (True, start_ms + 900_000, False)
+    assert wet_since(_moisture([25, 19, 24]), 20.0) == (True, start_ms, True)  # before the lookback
+    assert wet_since(_moisture([25, 19]), 20.0)[0] is True  # drying, not yet dry
+    assert wet_since(_moisture([25, 18]), 20.0) == (False, None, False)
+    assert wet_since(_moisture([10, 19.5]), 20.0) == (False, None, False)  # never rose above 20
+
+
+def test_the_live_view_and_the_scorecard_agree_on_when_an_episode_began() -> None:
+    values = [5, 22, 19, 21, 18.5, 19.5, 23, 20, 17.5, 20.5, 24, 19, 18.1, 22, 21]
+    readings = _moisture(values)
+    index = pd.date_range(readings["time"].iloc[0], periods=len(values) * 5, freq="min")
+    minutes = state_on_minutes(index, readings["time"], readings["value"], gap_limit_min=10)
+    episodes = wet_episodes(minutes, np.ones(len(index), dtype=bool), 20.0)
+    last = int(episodes["start"].iloc[-1])
+    assert last + int(episodes["minutes"].iloc[-1]) == len(index)  # still wet at the end
+    wet, since_ms, _ = wet_since(readings, 20.0)
+    assert wet is True and since_ms == index[last].value // 1_000_000
+    assert len(episodes) == 2  # 17.5 ended the first; 18.5 and 18.1 ended neither
