@@ -10,6 +10,7 @@ COPY analytics/ analytics/
 COPY api/ api/
 COPY dashboards/ dashboards/
 COPY simulators/ simulators/
+COPY showcase/ showcase/
 RUN pip wheel --wheel-dir /wheels .
 
 FROM python:3.11-slim

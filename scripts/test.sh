@@ -9,6 +9,6 @@ setup_venv dev
 say "ruff"
 .venv/bin/ruff check .
 say "mypy"
-.venv/bin/mypy floorwatch ingest analytics api dashboards simulators tests
+.venv/bin/mypy floorwatch ingest analytics api dashboards simulators showcase tests
 say "pytest"
 .venv/bin/python -m pytest "$@"

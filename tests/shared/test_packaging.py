@@ -3,6 +3,7 @@ the project's own configuration (pyproject.toml, the pinned test dependencies)."
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -51,3 +52,15 @@ def test_starlette_test_client_imports_without_warning() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_image_copies_every_package_the_distribution_has() -> None:
+    # `floorwatch --help` loads every component's commands: a package missing from the image
+    # breaks the image's CLI, not just one command.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY (\w+)/ \1/$", dockerfile, re.MULTILINE))
+    assert packages == copied
+    entry_points = project["project"]["entry-points"]["floorwatch.commands"].values()
+    assert {target.split(".")[0] for target in entry_points} <= packages

@@ -1,4 +1,4 @@
-"""`floorwatch demo`: a thin command over `api.demo` (heavy imports happen when it runs)."""
+"""`floorwatch demo`: a thin command over `showcase.demo` (heavy imports happen when it runs)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from floorwatch.options import OldMqttUrl, OldStoreUrl, renamed
 if TYPE_CHECKING:  # the root CLI imports this module on every call: keep it light
     from rich.console import Console
 
-    from api.demo import Demo
+    from showcase.demo import Demo
 
 
 def demo(
@@ -57,7 +57,7 @@ def demo(
 
     from rich.console import Console
 
-    from api.demo import Demo, DemoOptions, Interrupted, quiet_logging, watch_signals
+    from showcase.demo import Demo, DemoOptions, Interrupted, quiet_logging, watch_signals
 
     options = DemoOptions(
         folder=folder,

@@ -7,9 +7,8 @@ the example pilot through the broker; the collector stores it; the simulator's w
 imported; analytics scores every month the season covers and writes the HTML reports. Then it
 creates an admin key, prints where to look and a line with "ready", and serves until Ctrl-C.
 
-It lives in `api/` because it orchestrates every component (simulators, ingest, analytics, api)
-and the dependency rule says nothing depends on api: this is the one place allowed to import
-them all.
+It is its own package (`showcase`) because it orchestrates every component (simulators, ingest,
+analytics, api): the one place allowed to import them all, and imported by nothing.
 
 Why the season is published in batches: the embedded broker (amqtt, pure Python) passes a few
 hundred messages per second. LoRaWAN sensors send one uplink per report, so the demo has every
