@@ -10,8 +10,10 @@ Public entry points (the API and the CLI use these):
   comparisons, sensor health, trends); `write_results(store, result, registry)` writes the
   `kpi`, `scorecard`, `comparison`, `sensor_health` and `trend` points.
 - `analytics.report.write_report(result, registry, reports_dir)` -> `report-<period>.html`.
+- `analytics.pipeline.score_and_publish(scorer, period, reports_dir=...)`: score, write the
+  results and the report, as `floorwatch score` and the demo do.
 - `analytics.cli.resolve_period(period, first, last)`, `results_json`, `results_csv`.
-- `analytics.occupancy.period_bounds("2026-10")` -> [start, end) in UTC.
+- periods and local days: `floorwatch.localtime` (`period_bounds("2026-10")` -> [start, end) UTC).
 - `analytics.weather.import_weather(store, directory)` for SMHI files.
 Stored results are read back with the store's `read_points` (e.g. measurement "scorecard",
 tags {"period": "2026-10"}; the field `document` is the canonical scorecard JSON).

@@ -137,7 +137,8 @@ def score(
 
     Example: floorwatch score --period 2026-10 --format html --out report-2026-10.html
     """
-    from analytics.scorecard import Scorer, write_results
+    from analytics.pipeline import score_and_publish
+    from analytics.scorecard import Scorer
 
     store_url = renamed(store_url, old_store_url, "--store-url", "--store")
     settings = load_settings(store_url=store_url, registry=registry_path, score_workers=workers)
@@ -165,14 +166,13 @@ def score(
                     open_store, settings.store, sensor_tags=registry.sensor_tags
                 ),
             )
-            result = scorer.score(label, start, end)
-        report_path = None
-        if write:
-            from analytics.report import write_report  # matplotlib: only when a report is made
-
-            points = write_results(store, result, registry)
-            report_path = write_report(result, registry, settings.reports_dir)
-            console.print(f"wrote {points} points to the store, report {report_path}")
+            reports_dir = settings.reports_dir if write else None
+            published = score_and_publish(scorer, label, start, end, reports_dir=reports_dir)
+        result = published.result
+        if published.report is not None:
+            console.print(
+                f"wrote {published.points} points to the store, report {published.report}"
+            )
     finally:
         store.close()
 

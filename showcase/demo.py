@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -44,10 +44,21 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from floorwatch.errors import BrokerError, FloorwatchError, InvalidRequest
+from floorwatch.errors import BrokerError, ComponentFailed, FloorwatchError, InvalidRequest
 from floorwatch.localtime import periods_between
 from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the components load when the demo starts them
+    from multiprocessing.context import SpawnProcess
+    from multiprocessing.queues import Queue
+
+    import uvicorn
+
+    from floorwatch.broker import EmbeddedBroker
+    from ingest.collector import Collector
+
+    Events = Queue[tuple[Any, ...]]  # what the simulator's process reports (`publish_season`)
 
 log = logging.getLogger(__name__)
 
@@ -102,22 +113,22 @@ class DemoResult:
 # --- the simulator's child process ---------------------------------------------------------------
 def publish_season(
     mqtt_url: str,
-    registry_path: Path | None,
+    registry: Registry,
     start: date,
     days: int,
     seed: int | None,
     weather_dir: Path,
-    events: Any,
+    events: Events,
 ) -> None:
-    """Child process: simulate the season, write its weather, publish it; report on `events`
-    (a multiprocessing queue): ("planned", readings), ("chunk", readings), ("done", messages,
-    readings, faults) or ("error", text)."""
+    """Child process: simulate the season of `registry` (the demo's own, so the simulator and the
+    collector agree on every sensor), write its weather, publish it; report on `events`:
+    ("planned", readings), ("chunk", readings), ("done", messages, readings, faults) or
+    ("error", text)."""
     from floorwatch.settings import parse_mqtt_url
     from simulators import load_scenario, simulate
     from simulators.publish import Publisher
 
     try:
-        registry = load_registry(registry_path)
         scenario = load_scenario()
         native = dict.fromkeys(
             {school.municipality for school in registry.schools.values()}, "native"
@@ -152,15 +163,17 @@ class Demo:
         self.stopping = threading.Event()
         self.result = DemoResult()
         self.folder = options.folder
-        self.registry: Registry = load_registry(None)
-        self._broker: Any = None
-        self._collector: Any = None
+        self._broker: EmbeddedBroker | None = None
+        self._collector: Collector | None = None
         self._collector_thread: threading.Thread | None = None
         self._collector_error: BaseException | None = None
-        self._server: Any = None
+        self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
-        self._child: Any = None
+        self._child: SpawnProcess | None = None
         self.settings: Settings = self._settings("mqtt://127.0.0.1:1883")
+        # The registry the settings name (FLOORWATCH_REGISTRY, else the shipped pilot): the
+        # collector, the simulator, analytics and the API all get this one.
+        self.registry: Registry = load_registry(self.settings.registry)
 
     # --- settings and files ------------------------------------------------------------------
     def _settings(self, mqtt_url: str) -> Settings:
@@ -247,9 +260,9 @@ class Demo:
             error = self._collector_error
             if isinstance(error, FloorwatchError):
                 raise error
-            raise BrokerError(f"the collector stopped: {error}") from error
+            raise ComponentFailed(f"the collector stopped: {error}") from error
         if thread is not None and not thread.is_alive() and not self.stopping.is_set():
-            raise BrokerError("the collector stopped unexpectedly (see the demo log)")
+            raise ComponentFailed("the collector stopped unexpectedly (see the demo log)")
 
     def _start_api(self) -> None:
         import uvicorn
@@ -270,7 +283,7 @@ class Demo:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not server.started:
             if not self._server_thread.is_alive() or time.monotonic() > deadline:
-                raise InvalidRequest(f"the API could not start on {self.api_url} (see the log)")
+                raise ComponentFailed(f"the API could not start on {self.api_url} (see the log)")
             time.sleep(0.05)
 
     # --- fill ------------------------------------------------------------------------------------
@@ -278,12 +291,12 @@ class Demo:
         """The simulator publishes in a child process (the second core); the collector stores."""
         weather_dir = self.folder / "weather"
         context = multiprocessing.get_context("spawn")
-        events = context.Queue()
+        events: Events = context.Queue()
         child = context.Process(
             target=publish_season,
             args=(
                 self.settings.mqtt_url,
-                self.settings.registry,
+                self.registry,
                 self.options.start,
                 self.options.days,
                 self.options.seed,
@@ -307,6 +320,8 @@ class Demo:
         published = 0
         last_change, last_seen = time.monotonic(), -1
         collector = self._collector
+        if collector is None:  # prepare() starts it first
+            raise ComponentFailed("the collector is not running")
         while True:
             self._check()
             self._check_collector()
@@ -324,18 +339,18 @@ class Demo:
                         progress.update(publish, total=event[2], completed=event[2])
                         progress.update(ingest, total=event[2])
                     elif event[0] == "error":
-                        raise BrokerError(f"the simulator failed: {event[1]}")
+                        raise ComponentFailed(f"the simulator failed: {event[1]}")
             counters = collector.counters.snapshot()
             progress.update(ingest, completed=counters.stored + counters.duplicates)
             if done is None and not child.is_alive() and events.empty():
-                raise BrokerError("the simulator process ended without finishing")
+                raise ComponentFailed("the simulator process ended without finishing")
             if done is not None and counters.acknowledged >= done[0]:
                 break
             if counters.acknowledged != last_seen or child.is_alive():
                 last_change, last_seen = time.monotonic(), counters.acknowledged
             elif time.monotonic() - last_change > INGEST_IDLE_TIMEOUT_S:
                 sent = f"{done[0]:,}" if done is not None else "?"
-                raise BrokerError(
+                raise ComponentFailed(
                     f"the collector acknowledged {counters.acknowledged:,} of {sent} "
                     f"messages and made no progress for {INGEST_IDLE_TIMEOUT_S:.0f} s"
                 )
@@ -364,8 +379,8 @@ class Demo:
         self.result.weather_readings = sum(len(f.readings) for f in files)
 
     def _score(self, progress: Progress) -> None:
-        from analytics.report import write_report
-        from analytics.scorecard import Scorer, write_results
+        from analytics.pipeline import score_and_publish
+        from analytics.scorecard import Scorer
         from floorwatch.store import open_store
 
         store = open_store(self.settings.store, sensor_tags=self.registry.sensor_tags)
@@ -385,20 +400,19 @@ class Demo:
 
                 scorer.progress = advance
                 began = time.monotonic()
-                result = scorer.score(month)
-                progress.update(task, description=f"writing results and report {month}")
-                write_results(store, result, self.registry)
-                self.result.reports[month] = write_report(
-                    result, self.registry, self.settings.reports_dir
-                )
-                self.result.scorecards[month] = len(result.scorecards)
+                # what `floorwatch score --period <month>` does: score, write results and report
+                published = score_and_publish(scorer, month, reports_dir=self.settings.reports_dir)
+                cards = len(published.result.scorecards)
+                if published.report is not None:
+                    self.result.reports[month] = published.report
+                self.result.scorecards[month] = cards
                 log.info(
                     "demo: scored %s (%d scorecards) in %.1f s",
                     month,
-                    len(result.scorecards),
+                    cards,
                     time.monotonic() - began,
                 )
-                progress.update(task, description=f"scored {month}: {len(result.scorecards)} cards")
+                progress.update(task, description=f"scored {month}: {cards} cards")
         finally:
             store.close()
 
@@ -428,10 +442,11 @@ class Demo:
         self.console.print(f"  API    {self.api_url} (docs at {self.api_url}/docs)")
         self._start_collector()
         last = self.options.start + timedelta(days=self.options.days - 1)
+        named = self.settings.registry
+        of = "the example pilot" if named is None else f"the registry {named}"
         self.console.print(
-            f"  season {self.options.start} .. {last} ({self.options.days} days) of the "
-            f"example pilot: {len(self.registry.sensors)} sensors, "
-            f"{len(self.registry.entrances)} entrances"
+            f"  season {self.options.start} .. {last} ({self.options.days} days) of {of}: "
+            f"{len(self.registry.sensors)} sensors, {len(self.registry.entrances)} entrances"
         )
         log.info("demo: broker, API and collector up after %.1f s", time.monotonic() - began)
         with self._progress() as progress:
@@ -466,7 +481,7 @@ class Demo:
         while not self.stopping.wait(poll_s):
             self._check_collector()
             if self._server_thread is not None and not self._server_thread.is_alive():
-                raise InvalidRequest("the API stopped unexpectedly (see the demo log)")
+                raise ComponentFailed("the API stopped unexpectedly (see the demo log)")
 
     def stop(self) -> None:
         """Take everything down in order: simulator, API, collector (last batch committed and

@@ -83,17 +83,19 @@ class RunningDemo:
         return self.exit_code
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    workdir = tmp_path_factory.mktemp("demo-run")
+def start_demo(
+    workdir: Path, start: str, days: int, **env: str
+) -> tuple[RunningDemo, threading.Thread]:
+    """`floorwatch demo` in a subprocess in `workdir` (FLOORWATCH_* only as given), with a
+    thread collecting its output."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOORWATCH_")}
-    env["COLUMNS"] = "160"
-    command = [sys.executable, "-m", "floorwatch", "demo", "--start", START, "--days", str(DAYS)]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLOORWATCH_")}
+    environment |= {"COLUMNS": "160", **env}
+    command = [sys.executable, "-m", "floorwatch", "demo", "--start", start, "--days", str(days)]
     process = subprocess.Popen(
         [*command, "--port", str(port), "--dir", "demo"],
         cwd=workdir,
-        env=env,
+        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -107,6 +109,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    return running, reader
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    running, reader = start_demo(tmp_path_factory.mktemp("demo-run"), START, DAYS)
     try:
         running.wait_for("ready", READY_TIMEOUT_S)
         key = re.search(r"admin key\s+(fwk_\S+)", running.output)
