@@ -80,8 +80,9 @@ def subscriptions(share_group: str | None) -> list[str]:
 
 
 class Backoff:
-    """Exponential backoff with full jitter: each delay is uniform in [0, min(cap, base * 2**n)],
-    so collectors that lost the broker together do not all come back at the same instant."""
+    """Exponential backoff with full jitter, as the AWS Architecture Blog's "Exponential Backoff
+    And Jitter" (2015) defines it: the n-th delay is uniform in [0, min(cap, base * 2**n)], so
+    collectors that lost the broker together do not all come back at the same instant."""
 
     def __init__(self, base_s: float, cap_s: float):
         self.base_s = base_s
@@ -91,7 +92,7 @@ class Backoff:
     def next_delay(self) -> float:
         ceiling = min(self.cap_s, self.base_s * 2**self.attempts)
         self.attempts += 1
-        return random.uniform(self.base_s / 2, max(ceiling, self.base_s / 2))
+        return random.uniform(0.0, ceiling)
 
     def reset(self) -> None:
         self.attempts = 0
