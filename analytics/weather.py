@@ -1,10 +1,10 @@
 """Weather: SMHI open-data files into the store, and daily weather features per school.
 
-SMHI meteorological observations (FORMATS.md): per station and parameter a JSON document with
-`value[]` of `{date: ms UTC (end of the period), value: string, quality: "G"|"Y"}`. Parameters
-read here: 7 precipitation (hourly sum, mm), 1 air temperature (hourly, degC), 8 snow depth (m).
-They are stored as readings of sensor `smhi-<station>` with kinds precipitation (mm per hour),
-air_temperature (degC) and snow_depth (m).
+SMHI meteorological observations (SMHI Open Data's metobs API, opendata.smhi.se): per station
+and parameter a JSON document with `value[]` of `{date: ms UTC (end of the period), value:
+string, quality: "G"|"Y"}`. Parameters read here: 7 precipitation (hourly sum, mm), 1 air
+temperature (hourly, degC), 8 snow depth (m). They are stored as readings of sensor
+`smhi-<station>` with kinds precipitation (mm per hour), air_temperature (degC) and snow_depth (m).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Pure decoders: (topic, payload bytes, context) -> readings and rejections. No I/O, no clock.
 
-Four wire formats arrive over MQTT (see README "The sensor protocol" and shared/FORMATS.md):
+Four wire formats arrive over MQTT (the README's "The sensor protocol"; SenML is RFC 8428, the
+LoRaWAN events are those of ChirpStack's and The Things Stack's MQTT integrations, as their
+documentation at chirpstack.io/docs and thethingsindustries.com/docs defines them):
 
 - native JSON on ``floorwatch/up/{sensor_id}``: one object ``{"ts", "kind", "value", "seq"?}``
   or a batch ``{"readings": [ {...}, ... ]}``. ``ts`` is an RFC 3339 string with an offset, or

@@ -1,5 +1,6 @@
-"""Wire formats: each sensor's reports as MQTT messages (topic, JSON text), per DESIGN.md and
-FORMATS.md.
+"""Wire formats: each sensor's reports as MQTT messages (topic, JSON text), as the collector
+decodes them (the README's "The sensor protocol"; SenML is RFC 8428, the LoRaWAN events those of
+ChirpStack v4's and The Things Stack v3's MQTT integrations, as their documentation defines them).
 
 - native: topic `floorwatch/up/{sensor_id}`, `{"ts": <epoch s>, "kind": "moisture", "value":
   12.3, "seq": 42}`, one message per reading; with `batch` > 1 `{"readings": [...]}`.

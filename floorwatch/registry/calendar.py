@@ -1,6 +1,6 @@
 """Swedish school calendars: public holidays, the usual breaks and terms, and school days.
 
-Defaults follow the Swedish school year (DOMAIN.md): autumn term from the Monday of week 34 to
+Defaults follow the usual Swedish school year: autumn term from the Monday of week 34 to
 about 20 December, spring term from about 8 January to mid June; autumn break in week 44,
 winter sports break in week 7 (Skåne), Easter break in the week after Easter Sunday. Each
 municipality sets its own dates; a calendar in the registry overrides any of these.

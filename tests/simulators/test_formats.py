@@ -1,4 +1,5 @@
-"""Wire formats as DESIGN.md and FORMATS.md define them, and the LoRaWAN mappings inverted."""
+"""Wire formats as the README's "The sensor protocol" defines them (SenML: RFC 8428; LoRaWAN:
+ChirpStack v4 and The Things Stack v3 MQTT integrations), and the LoRaWAN mappings inverted."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A reference reader of the four wire formats, written from DESIGN.md and FORMATS.md (not from
-the simulator's code), so the tests check the simulator against the specification."""
+"""A reference reader of the four wire formats, written from the specification (the README's "The
+sensor protocol", RFC 8428 for SenML, ChirpStack v4's and The Things Stack v3's MQTT integration
+documentation), not from the simulator's code, so the tests check the simulator against it."""
 
 from __future__ import annotations
 
