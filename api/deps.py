@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import Access
 from api.context import ApiContext
 from api.errors import Unauthenticated
+from floorwatch.i18n import check_language, languages, negotiate
 from floorwatch.registry import Registry
 from floorwatch.store import Store
 
@@ -58,3 +59,25 @@ async def get_registry(context: Context) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+async def get_language(
+    context: Context,
+    lang: Annotated[
+        str | None,
+        Query(
+            description=f"answer in this language ({', '.join(languages())}); "
+            "overrides Accept-Language",
+            max_length=16,
+        ),
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    """?lang= if given (an unknown one is a 422), else the best of Accept-Language, else the
+    language the registry's contracts name."""
+    if lang is not None:
+        return check_language(lang)
+    return negotiate(accept_language, context.registry.language)
+
+
+Language = Annotated[str, Depends(get_language)]

@@ -30,7 +30,7 @@ from tests.services import free_port
 
 TOKEN = "glsa_test_token"
 INFLUX = parse_store_url("influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch")
-UIDS = {m["uid"] for m in build_dashboards().values()}
+UIDS = {m["uid"] for m in build_dashboards("sv").values()}
 
 
 @dataclass
