@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from analytics.occupancy import day_bounds, period_bounds
 from floorwatch.errors import InvalidRequest
+from floorwatch.i18n import check_language, languages
 from floorwatch.registry import load_registry
 from floorwatch.settings import load_settings
 from floorwatch.store import open_store
@@ -132,12 +133,21 @@ def score(
             help="Processes preparing entrance months (default FLOORWATCH_SCORE_WORKERS, 2).",
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help=f"Language of the report ({', '.join(languages())}); default: the one the "
+            "registry's contracts name.",
+        ),
+    ] = None,
 ) -> None:
     """Score every contract's suppliers for a period: KPIs raw and weather-adjusted, scorecards,
     bonus/malus, comparison; writes kpi/scorecard/comparison/sensor_health/trend points to the
-    store and <reports_dir>/report-<period>.html.
+    store and <reports_dir>/report-<period>.html (and report-<period>.<lang>.html in every
+    language, for the API).
 
-    Example: floorwatch score --period 2026-10 --format html --out report-2026-10.html
+    Example: floorwatch score --period 2026-10 --format html --lang en --out report-2026-10.html
     """
     from analytics.scorecard import Scorer, write_results
 
@@ -146,6 +156,7 @@ def score(
         period, first.date() if first else None, last.date() if last else None
     )
     registry = load_registry(settings.registry)
+    report_language = check_language(lang) if lang else registry.language
     console = Console(stderr=True)
     store = open_store(settings.store, sensor_tags=registry.sensor_tags)
     try:
@@ -172,7 +183,7 @@ def score(
             from analytics.report import write_report  # matplotlib: only when a report is made
 
             points = write_results(store, result, registry)
-            report_path = write_report(result, registry, settings.reports_dir)
+            report_path = write_report(result, registry, settings.reports_dir, report_language)
             console.print(f"wrote {points} points to the store, report {report_path}")
     finally:
         store.close()
@@ -180,7 +191,7 @@ def score(
     if output_format is OutputFormat.HTML:
         from analytics.report import build_report
 
-        text = build_report(result, registry)
+        text = build_report(result, registry, report_language)
     else:
         text = results_json(result) if output_format is OutputFormat.JSON else results_csv(result)
     if out is not None:

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.access import Access
 from api.context import ApiContext
 from api.errors import Unauthenticated
-from floorwatch.i18n import check_language, languages, negotiate
+from floorwatch.i18n import languages, negotiate
 from floorwatch.registry import Registry
 from floorwatch.store import Store
 
@@ -66,18 +66,16 @@ async def get_language(
     lang: Annotated[
         str | None,
         Query(
-            description=f"answer in this language ({', '.join(languages())}); "
-            "overrides Accept-Language",
-            max_length=16,
+            description="answer in this language; overrides Accept-Language",
+            # the languages there are catalogues for, so the OpenAPI document lists them
+            pattern=f"^({'|'.join(languages())})$",
         ),
     ] = None,
     accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str:
-    """?lang= if given (an unknown one is a 422), else the best of Accept-Language, else the
-    language the registry's contracts name."""
-    if lang is not None:
-        return check_language(lang)
-    return negotiate(accept_language, context.registry.language)
+    """?lang= if given (one without a catalogue is a 422), else the best of Accept-Language,
+    else the language the registry's contracts name."""
+    return lang or negotiate(accept_language, context.registry.language)
 
 
 Language = Annotated[str, Depends(get_language)]
