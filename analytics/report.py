@@ -49,7 +49,6 @@ from floorwatch.registry import Registry
 
 STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "insufficient": "#9a6700"}
 
-
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
        max-width: 68rem; color: #1f2328; line-height: 1.45; padding: 0 1rem; }
@@ -68,9 +67,10 @@ img { max-width: 100%; } code { background: #f6f8fa; padding: .1rem .3rem; }
   h1 { font-size: 17pt; } h2 { font-size: 13pt; } h3 { font-size: 11pt; }
   h2, h3 { break-after: avoid; }
   table { font-size: 8.5pt; } tr, li, p { break-inside: avoid; }
-  /* each supplier starts a page; a chart is never cut across two */
+  /* each supplier starts a page; a chart is never cut across two, nor parted from its title */
   .supplier, .chapter, .repro-page { break-before: page; }
-  .chart { break-inside: avoid; }
+  .chapter + .supplier { break-before: auto; }
+  .chart, .charted { break-inside: avoid; }
   .chart img { display: block; max-width: 100%; max-height: 235mm; width: auto; height: auto; }
   .repro { background: none; border: 1px solid #999; }
 }
@@ -102,7 +102,8 @@ def _axis_numbers(ax: Any) -> None:
 def _interval(low: Any, high: Any, kpi: str) -> str:
     if low is None or high is None:
         return ""
-    return f"<br><span class='note'>[{_fmt(low, kpi)}, {_fmt(high, kpi)}]</span>"
+    # a semicolon between the ends: "[0,85, 0,95]" would be ambiguous with a decimal comma
+    return f"<br><span class='note num'>[{_fmt(low, kpi)}; {_fmt(high, kpi)}]</span>"
 
 
 def _png(figure: plt.Figure) -> str:
@@ -287,7 +288,9 @@ def _supplier_tables(result: PeriodResult) -> str:
                 "score {score}, bonus/malus {bonus_malus}, payment {payment} ({active} of "
                 "{days} days); {excluded} excluded intervals"
             ).format(
-                score=_("insufficient data") if score is None else format_number(score, 2),
+                score=_("insufficient data")
+                if not math.isfinite(_num(score))
+                else format_number(score, 2),
                 bonus_malus=format_money(pay["bonus_malus_sek"], signed=True),
                 payment=format_money(pay["payment_sek"]),
                 active=pay["active_days"],
@@ -338,9 +341,9 @@ def _data_quality(result: PeriodResult) -> str:
                 f"<td>{format_number(health.suspect_minutes)}</td>"
                 f"<td class='l'>{_e(', '.join(_reason(r) for r in health.reasons))}</td></tr>"
             )
-    summary = ", ".join(f"{format_number(n)} {_status(s)}" for s, n in sorted(counts.items())) or _(
-        "no sensors"
-    )
+    summary = ", ".join(
+        f"{_status(s)}: {format_number(n)}" for s, n in sorted(counts.items())
+    ) or _("no sensors")
     table = (
         f"<table><tr><th class='l'>{_('Sensor')}</th><th>{_('Status')}</th>"
         f"<th>{_('Availability')}</th><th>{_('Suspect minutes')}</th>"
@@ -475,6 +478,14 @@ def _build_report(result: PeriodResult, registry: Registry, lang: str) -> str:
         "Recompute: {command} with the same store and registry gives byte-identical scorecards "
         "(seeded bootstrap and model)."
     ).format(command=f"<code>floorwatch score --period {_e(result.period)} --format json</code>")
+    rain_note = _(
+        "Bars: daily rain at the school's SMHI station. Lines: minutes per day the inner floor "
+        "was wet while the school was open."
+    )
+    trend_note = _(
+        "Weekly, per entrance: wear (grit load), wet minutes, cleaning interventions detected in "
+        "the data (the cleaning staff's workload) and slip exposure."
+    )
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <title>{_e(_("Floorwatch report {period}").format(period=result.period))}</title>
@@ -485,22 +496,12 @@ def _build_report(result: PeriodResult, registry: Registry, lang: str) -> str:
 {comparisons}
 <h2 class="chapter">{_("Suppliers and installations")}</h2>
 {_supplier_tables(result)}
-<h2 class="chapter">{_("Wet floors against rain")}</h2>
-<p class="note">{
-        _(
-            "Bars: daily rain at the school's SMHI station. Lines: minutes per day the "
-            "inner floor was wet while the school was open."
-        )
-    }</p>
-{wet_against_rain_chart(result, registry)}
-<h2>{_("Trends for facility managers")}</h2>
-<p class="note">{
-        _(
-            "Weekly, per entrance: wear (grit load), wet minutes, cleaning interventions "
-            "detected in the data (the cleaning staff's workload) and slip exposure."
-        )
-    }</p>
-{trend_chart(result)}
+<section class="chapter charted"><h2>{_("Wet floors against rain")}</h2>
+<p class="note">{rain_note}</p>
+{wet_against_rain_chart(result, registry)}</section>
+<section class="charted"><h2>{_("Trends for facility managers")}</h2>
+<p class="note">{trend_note}</p>
+{trend_chart(result)}</section>
 <h2 class="chapter">{_("Data quality")}</h2>
 {_data_quality(result)}
 <h2>{_("Method")}</h2>

@@ -151,7 +151,7 @@ def test_the_print_stylesheet_files_as_a4(swedish: tuple[str, list[str]], fair) 
     suppliers = {c.document["supplier"] for c in scored.scorecards}
     assert page.count("<section class='supplier'>") == len(suppliers) == 3
     assert ".supplier, .chapter, .repro-page { break-before: page; }" in page
-    assert ".chart { break-inside: avoid; }" in page
+    assert ".chart, .charted { break-inside: avoid; }" in page
     charts = page.count("<figure class='chart'>")
     assert charts == page.count("<img") >= 3  # every chart in a figure kept whole
     repro = page[page.index('<section class="repro-page">') :]
