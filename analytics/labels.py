@@ -6,6 +6,7 @@ data, so that the API's views use them without loading the report's charting.
 from __future__ import annotations
 
 from floorwatch.i18n import N_
+from floorwatch.i18n import gettext as _
 
 # KPI -> (name, unit, how its value is written: percent, minutes or number)
 KPI_LABELS = {
@@ -34,3 +35,18 @@ REASON_LABELS = {  # analytics.health's reasons for not trusting a sensor's read
     "no_readings": N_("no readings"),
     "low_availability": N_("low availability"),
 }
+
+
+def kpi_name(kpi: str) -> str:
+    """A KPI's name in the current language (an unknown one as it is)."""
+    return _(KPI_LABELS[kpi][0]) if kpi in KPI_LABELS else kpi
+
+
+def status_label(status: str) -> str:
+    """A KPI's or a sensor's status in the current language."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def reason_label(reason: str) -> str:
+    """A sensor-health reason in the current language."""
+    return _(REASON_LABELS[reason]) if reason in REASON_LABELS else reason

@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from analytics.fairness import CONTRACT_KPIS
-from analytics.labels import KPI_LABELS, REASON_LABELS, STATUS_LABELS
+from analytics.labels import KPI_LABELS, kpi_name, reason_label, status_label
 from analytics.scorecard import PeriodResult, code_version, intervals_overlap
 from floorwatch.i18n import (
     N_,
@@ -141,7 +141,7 @@ def league_chart(comparison: dict[str, Any]) -> str:
             )
         ax.set_yticks(y, names)
         ax.invert_yaxis()
-        ax.set_title(_(KPI_LABELS[kpi][0]), fontsize=9)
+        ax.set_title(kpi_name(kpi), fontsize=9)
         ax.set_xlabel(_(KPI_LABELS[kpi][1]), fontsize=8)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_number(x, 2)))
         ax.tick_params(labelsize=8)
@@ -306,15 +306,15 @@ def _supplier_tables(result: PeriodResult) -> str:
                 k = doc["kpis"][kpi]
                 colour = STATUS_COLOURS.get(k["status"], "#57606a")
                 rows.append(
-                    f"<tr><td class='l'>{_(KPI_LABELS[kpi][0])}</td>"
+                    f"<tr><td class='l'>{kpi_name(kpi)}</td>"
                     f"<td>{_fmt(k.get('raw'), kpi)}"
                     f"{_interval(k.get('raw_low'), k.get('raw_high'), kpi)}</td>"
                     f"<td>{_fmt(k.get('adjusted'), kpi)}"
                     f"{_interval(k.get('adjusted_low'), k.get('adjusted_high'), kpi)}</td>"
                     f"<td>{_fmt(k.get('target'), kpi)}</td><td>{_decimal(k.get('weight'))}</td>"
                     f"<td>{_fmt(k.get('availability'), 'data_availability')}</td>"
-                    f"<td class='status' style='color:{colour}'>{_e(_status(k['status']))}</td>"
-                    "</tr>"
+                    f"<td class='status' style='color:{colour}'>"
+                    f"{_e(status_label(k['status']))}</td></tr>"
                 )
             parts.append(
                 f"<table><tr><th class='l'>{_('KPI')}</th><th>{_('Raw [95 %]')}</th>"
@@ -325,10 +325,6 @@ def _supplier_tables(result: PeriodResult) -> str:
     return "".join(parts) or f"<p>{_('No installation was active in this period.')}</p>"
 
 
-def _status(status: str) -> str:
-    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
-
-
 def _data_quality(result: PeriodResult) -> str:
     counts: dict[str, int] = {}
     problems = []
@@ -336,13 +332,13 @@ def _data_quality(result: PeriodResult) -> str:
         counts[health.status] = counts.get(health.status, 0) + 1
         if health.status != "ok":
             problems.append(
-                f"<tr><td class='l'>{_e(sensor_id)}</td><td>{_e(_status(health.status))}</td>"
+                f"<tr><td class='l'>{_e(sensor_id)}</td><td>{_e(status_label(health.status))}</td>"
                 f"<td>{_fmt(health.availability, 'data_availability')}</td>"
                 f"<td>{format_number(health.suspect_minutes)}</td>"
-                f"<td class='l'>{_e(', '.join(_reason(r) for r in health.reasons))}</td></tr>"
+                f"<td class='l'>{_e(', '.join(reason_label(r) for r in health.reasons))}</td></tr>"
             )
     summary = ", ".join(
-        f"{_status(s)}: {format_number(n)}" for s, n in sorted(counts.items())
+        f"{status_label(s)}: {format_number(n)}" for s, n in sorted(counts.items())
     ) or _("no sensors")
     table = (
         f"<table><tr><th class='l'>{_('Sensor')}</th><th>{_('Status')}</th>"
@@ -352,10 +348,6 @@ def _data_quality(result: PeriodResult) -> str:
         else f"<p>{_('Every sensor delivered trusted data.')}</p>"
     )
     return f"<p>{_('Sensors: {summary}.').format(summary=_e(summary))}</p>{table}"
-
-
-def _reason(reason: str) -> str:
-    return _(REASON_LABELS[reason]) if reason in REASON_LABELS else reason
 
 
 def _breaks(result: PeriodResult, registry: Registry) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from analytics.labels import KPI_LABELS, STATUS_LABELS
+from analytics.labels import kpi_name, status_label
 from floorwatch.i18n import format_money, format_number, language
 from floorwatch.i18n import gettext as _
 
@@ -26,13 +26,6 @@ def _number(value: Any, digits: int = 3) -> str:
 
 def _money(value: Any) -> str:
     return "–" if not isinstance(value, int | float) else format_money(value)
-
-
-def _label(table: dict[str, Any], key: Any) -> str:
-    entry = table.get(str(key))
-    if entry is None:
-        return str(key)
-    return _(entry[0] if isinstance(entry, tuple) else entry)
 
 
 def render(
@@ -80,11 +73,11 @@ def _render(
         for kpi in sorted(rows, key=lambda k: str(k.get("kpi"))):
             status = str(kpi.get("status", ""))
             parts.append(
-                f"<tr><td>{escape(_label(KPI_LABELS, kpi.get('kpi', '')))}</td>"
+                f"<tr><td>{escape(kpi_name(str(kpi.get('kpi', ''))))}</td>"
                 f"<td>{_number(kpi.get('raw'))}</td><td>{_number(kpi.get('adjusted'))}</td>"
                 f"<td>{_number(kpi.get('adjusted_low'))} – {_number(kpi.get('adjusted_high'))}"
                 f"</td><td>{_number(kpi.get('target'))}</td>"
-                f"<td class='{escape(status)}'>{escape(_label(STATUS_LABELS, status))}</td></tr>"
+                f"<td class='{escape(status)}'>{escape(status_label(status))}</td></tr>"
             )
         parts.append("</table>")
     parts.append("</body></html>")

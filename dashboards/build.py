@@ -29,7 +29,8 @@ from dashboards.model import (
     target,
     thresholds,
 )
-from floorwatch.i18n import N_, format_number, format_percent, language, languages
+from floorwatch.i18n import N_, format_percent, language, languages
+from floorwatch.i18n import format_number as number  # in descriptions: "1 000" in Swedish
 from floorwatch.i18n import gettext as _
 from floorwatch.registry.schema import BonusMalus, KpiName
 
@@ -47,11 +48,6 @@ LOCATION = (
 MEASURED = '"kind" =~ /^(moisture|dirt|footfall)$/'
 BONUS_FROM = float(BonusMalus.model_fields["bonus_from"].default)  # the pilot's, as the schema's
 MALUS_BELOW = float(BonusMalus.model_fields["malus_below"].default)
-
-
-def number(value: float, digits: int = 0) -> str:
-    """A number in a description, the dashboard language's way ("1 000" in Swedish)."""
-    return format_number(value, digits)
 
 
 def percent(moisture: float) -> str:
