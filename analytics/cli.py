@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from floorwatch.errors import InvalidRequest
+from floorwatch.i18n import check_language, languages
 from floorwatch.localtime import day_bounds, period_bounds
 from floorwatch.options import OldStoreUrl, RegistryPath, StoreUrl, renamed
 from floorwatch.registry import load_registry
@@ -130,12 +131,21 @@ def score(
         ),
     ] = None,
     old_store_url: OldStoreUrl = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help=f"Language of the report ({', '.join(languages())}); default: the one the "
+            "registry's contracts name.",
+        ),
+    ] = None,
 ) -> None:
     """Score every contract's suppliers for a period: KPIs raw and weather-adjusted, scorecards,
     bonus/malus, comparison; writes kpi/scorecard/comparison/sensor_health/trend points to the
-    store and <reports_dir>/report-<period>.html.
+    store and <reports_dir>/report-<period>.html (and report-<period>.<lang>.html in every
+    language, for the API).
 
-    Example: floorwatch score --period 2026-10 --format html --out report-2026-10.html
+    Example: floorwatch score --period 2026-10 --format html --lang en --out report-2026-10.html
     """
     from analytics.pipeline import score_and_publish
     from analytics.scorecard import Scorer
@@ -146,6 +156,7 @@ def score(
         period, first.date() if first else None, last.date() if last else None
     )
     registry = load_registry(settings.registry)
+    report_language = check_language(lang) if lang else registry.language
     console = Console(stderr=True)
     store = open_store(settings.store, sensor_tags=registry.sensor_tags)
     try:
@@ -167,7 +178,9 @@ def score(
                 ),
             )
             reports_dir = settings.reports_dir if write else None
-            published = score_and_publish(scorer, label, start, end, reports_dir=reports_dir)
+            published = score_and_publish(
+                scorer, label, start, end, reports_dir=reports_dir, lang=report_language
+            )
         result = published.result
         if published.report is not None:
             console.print(
@@ -179,7 +192,7 @@ def score(
     if output_format is OutputFormat.HTML:
         from analytics.report import build_report
 
-        text = build_report(result, registry)
+        text = build_report(result, registry, report_language)
     else:
         text = results_json(result) if output_format is OutputFormat.JSON else results_csv(result)
     if out is not None:

@@ -2,7 +2,8 @@
 
 Scoring reads the store (`Scorer`); publishing writes the results to the same store as points
 (kpi, scorecard, comparison, sensor_health, trend) and the period's self-contained HTML report to
-`<reports_dir>/report-<period>.html`, which the API serves.
+`<reports_dir>/report-<period>.html` (and `report-<period>.<lang>.html` in every language), which
+the API serves.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ def score_and_publish(
     end: datetime | None = None,
     *,
     reports_dir: Path | None,
+    lang: str | None = None,
 ) -> Scored:
     """Score `period` (a month "YYYY-MM", or a label with explicit [start, end) in UTC) and,
-    given `reports_dir`, write the results to the scorer's store and the HTML report there."""
+    given `reports_dir`, write the results to the scorer's store and the HTML reports there
+    (`lang`, default the registry's language, is the one filed as report-<period>.html)."""
     result = scorer.score(period, start, end)
     if reports_dir is None:
         return Scored(result)
     from analytics.report import write_report  # matplotlib: only when a report is made
 
     points = write_results(scorer.store, result, scorer.registry)
-    return Scored(result, points, write_report(result, scorer.registry, reports_dir))
+    return Scored(result, points, write_report(result, scorer.registry, reports_dir, lang))

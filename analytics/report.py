@@ -1,8 +1,13 @@
-"""The monthly report for procurement: one self-contained HTML file per period.
+"""The monthly report for procurement: one self-contained HTML file per period and language.
 
 League table, per-supplier KPI tables, a chart of wet floors against rain, trend charts, data
 quality, the method in plain words and the reproducibility block. Charts are PNG pictures made
 with matplotlib (Agg backend) and embedded as base64, so the file needs nothing else to show.
+
+Every text is wrapped in `_` (gettext): the words come from the language's catalogue
+(floorwatch/locale), numbers, money and weeks from floorwatch.i18n's formatters. The print
+stylesheet makes an A4 document: each supplier on a new page, charts kept whole, the
+reproducibility block on a page of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 import math
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +25,28 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from analytics.fairness import CONTRACT_KPIS
-from analytics.scorecard import PeriodResult, code_version
+from analytics.labels import KPI_LABELS, kpi_name, reason_label, status_label
+from analytics.scorecard import PeriodResult, code_version, intervals_overlap
+from floorwatch.i18n import (
+    N_,
+    format_date,
+    format_money,
+    format_number,
+    format_percent,
+    format_week,
+    language,
+    languages,
+)
+from floorwatch.i18n import gettext as _
 from floorwatch.registry import Registry
 
-KPI_LABELS = {
-    "dry_time_share": ("Dry time share", "share of occupied minutes", "{:.1%}"),
-    "clean_time_share": ("Clean time share", "share of occupied minutes", "{:.1%}"),
-    "wet_recovery_p90": ("Wet recovery (p90)", "minutes", "{:.0f} min"),
-    "slip_exposure": ("Slip exposure", "wet passages per 1,000", "{:.1f}"),
-    "dirt_capture": ("Dirt capture", "share", "{:.1%}"),
-    "data_availability": ("Data availability", "received / expected", "{:.1%}"),
-}
 STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "insufficient": "#9a6700"}
 
 CSS = """
@@ -47,19 +60,50 @@ th { background: #f6f8fa; } td.l, th.l { text-align: left; }
 .status { font-weight: 600; } .note { color: #57606a; font-size: .9rem; }
 img { max-width: 100%; } code { background: #f6f8fa; padding: .1rem .3rem; }
 .repro { background: #f6f8fa; padding: .8rem 1rem; border-radius: 6px; font-size: .85rem; }
+.num { white-space: nowrap; }
+@page { size: A4; margin: 16mm 14mm 18mm; }
+@media print {
+  body { margin: 0; max-width: none; padding: 0; font-size: 10pt; color: #000; }
+  h1 { font-size: 17pt; } h2 { font-size: 13pt; } h3 { font-size: 11pt; }
+  h2, h3 { break-after: avoid; }
+  table { font-size: 8.5pt; } tr, li, p { break-inside: avoid; }
+  /* each supplier starts a page; a chart is never cut across two, nor parted from its title */
+  .supplier, .chapter, .repro-page { break-before: page; }
+  .chapter + .supplier { break-before: auto; }
+  .chart, .charted { break-inside: avoid; }
+  .chart img { display: block; max-width: 100%; max-height: 235mm; width: auto; height: auto; }
+  .repro { background: none; border: 1px solid #999; }
+}
 """
 
 
 def _fmt(value: Any, kpi: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
-    return KPI_LABELS[kpi][2].format(value)
+    style = KPI_LABELS[kpi][2]
+    if style == "percent":
+        return format_percent(value, 1)
+    if style == "minutes":
+        return _("{minutes} min").format(minutes=format_number(value, 0))
+    return format_number(value, 1)
+
+
+def _decimal(value: Any, digits: int = 2) -> str:
+    number = _num(value)
+    return "–" if not math.isfinite(number) else format_number(number, digits)
+
+
+def _axis_numbers(ax: Any) -> None:
+    """Tick labels with the language's decimal separator."""
+    formatter = FuncFormatter(lambda x, _pos: format_number(x, 0 if float(x).is_integer() else 2))
+    ax.yaxis.set_major_formatter(formatter)
 
 
 def _interval(low: Any, high: Any, kpi: str) -> str:
     if low is None or high is None:
         return ""
-    return f"<br><span class='note'>[{_fmt(low, kpi)}, {_fmt(high, kpi)}]</span>"
+    # a semicolon between the ends: "[0,85, 0,95]" would be ambiguous with a decimal comma
+    return f"<br><span class='note num'>[{_fmt(low, kpi)}; {_fmt(high, kpi)}]</span>"
 
 
 def _png(figure: plt.Figure) -> str:
@@ -67,7 +111,8 @@ def _png(figure: plt.Figure) -> str:
     figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"<img alt='chart' src='data:image/png;base64,{data}'>"
+    alt = _e(_("chart"))
+    return f"<figure class='chart'><img alt='{alt}' src='data:image/png;base64,{data}'></figure>"
 
 
 def _e(text: Any) -> str:
@@ -83,18 +128,22 @@ def league_chart(comparison: dict[str, Any]) -> str:
         rows = comparison["by_kpi"][kpi]["ranking"]
         names = [r["supplier"] for r in rows]
         y = np.arange(len(rows))
-        for offset, prefix, colour in ((-0.15, "raw", "#8c959f"), (0.15, "adjusted", "#0969da")):
+        for offset, prefix, colour, label in (
+            (-0.15, "raw", "#8c959f", _("raw")),
+            (0.15, "adjusted", "#0969da", _("adjusted")),
+        ):
             values = np.array([_num(r[prefix]) for r in rows])
             low = np.array([_num(r[f"{prefix}_low"]) for r in rows])
             high = np.array([_num(r[f"{prefix}_high"]) for r in rows])
             err = np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)])
             ax.errorbar(
-                values, y + offset, xerr=np.abs(err), fmt="o", color=colour, label=prefix, capsize=3
+                values, y + offset, xerr=np.abs(err), fmt="o", color=colour, label=label, capsize=3
             )
         ax.set_yticks(y, names)
         ax.invert_yaxis()
-        ax.set_title(KPI_LABELS[kpi][0], fontsize=9)
-        ax.set_xlabel(KPI_LABELS[kpi][1], fontsize=8)
+        ax.set_title(kpi_name(kpi), fontsize=9)
+        ax.set_xlabel(_(KPI_LABELS[kpi][1]), fontsize=8)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_number(x, 2)))
         ax.tick_params(labelsize=8)
     axes[0][0].legend(fontsize=7, loc="best")
     figure.tight_layout()
@@ -111,7 +160,7 @@ def wet_against_rain_chart(result: PeriodResult, registry: Registry) -> str:
         {registry.schools[c.document["school"]].weather_station for c in result.scorecards}
     )
     if not stations:
-        return "<p class='note'>No installations scored: nothing to draw.</p>"
+        return f"<p class='note'>{_('No installations scored: nothing to draw.')}</p>"
     figure, axes = plt.subplots(len(stations), 1, figsize=(10, 2.6 * len(stations)), squeeze=False)
     for ax, station in zip(axes[:, 0], stations, strict=True):
         weather = result.weather.get(station)
@@ -122,9 +171,10 @@ def wet_against_rain_chart(result: PeriodResult, registry: Registry) -> str:
                 rain.to_numpy(),
                 color="#54aeff",
                 alpha=0.6,
-                label="rain (mm/day)",
+                label=_("rain (mm/day)"),
             )
-        ax.set_ylabel("rain mm/day", fontsize=8)
+        ax.set_ylabel(_("rain mm/day"), fontsize=8)
+        _axis_numbers(ax)
         twin = ax.twinx()
         for card in result.scorecards:
             school = registry.schools[card.document["school"]]
@@ -139,9 +189,11 @@ def wet_against_rain_chart(result: PeriodResult, registry: Registry) -> str:
                 linewidth=1,
                 label=f"{card.document['entrance']} ({card.document['supplier']})",
             )
-        twin.set_ylabel("wet minutes (inner, occupied)", fontsize=8)
+        twin.set_ylabel(_("wet minutes (inner, occupied)"), fontsize=8)
+        _axis_numbers(twin)
         twin.legend(fontsize=7, loc="upper right")
-        ax.set_title(f"SMHI station {station}", fontsize=9)
+        ax.set_title(_("SMHI station {station}").format(station=station), fontsize=9)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))  # ISO dates
         ax.tick_params(labelsize=7)
     figure.autofmt_xdate()
     figure.tight_layout()
@@ -151,14 +203,15 @@ def wet_against_rain_chart(result: PeriodResult, registry: Registry) -> str:
 def trend_chart(result: PeriodResult) -> str:
     """Weekly grit load, wet minutes, cleaning interventions and slip exposure per entrance."""
     metrics = [
-        ("grit_load", "grit load (passages x entry dirt)"),
-        ("wet_minutes", "wet minutes in school hours"),
-        ("cleaning_interventions", "cleaning interventions detected"),
-        ("slip_exposure", "slip exposure (per 1,000 passages)"),
+        ("grit_load", _("grit load (passages x entry dirt)")),
+        ("wet_minutes", _("wet minutes in school hours")),
+        ("cleaning_interventions", _("cleaning interventions detected")),
+        ("slip_exposure", _("slip exposure (per 1,000 passages)")),
     ]
     frames = {e: t for e, t in sorted(result.trends.items()) if not t.empty}
     if not frames:
-        return "<p class='note'>No weekly trends in this period.</p>"
+        return f"<p class='note'>{_('No weekly trends in this period.')}</p>"
+    weeks = sorted({pd.Timestamp(w) for t in frames.values() for w in t["week"]})
     figure, axes = plt.subplots(2, 2, figsize=(11, 6.5))
     for ax, (metric, label) in zip(axes.ravel(), metrics, strict=True):
         for entrance, weekly in frames.items():
@@ -170,6 +223,9 @@ def trend_chart(result: PeriodResult) -> str:
                 label=entrance,
             )
         ax.set_title(label, fontsize=9)
+        # one tick per week, named the way a school names weeks ("v. 44")
+        ax.set_xticks(list(weeks), [format_week(w.date()) for w in weeks])
+        _axis_numbers(ax)
         ax.tick_params(labelsize=7)
     axes[0][0].legend(fontsize=6, ncol=2)
     figure.autofmt_xdate()
@@ -185,19 +241,36 @@ def _league_table(comparison: dict[str, Any]) -> str:
         score = scores.get(row["supplier"])
         rows.append(
             f"<tr><td>{row['rank']}</td><td class='l'>{_e(row['supplier'])}</td>"
-            f"<td>{_num(row['adjusted']):.2f}</td>"
-            f"<td>[{_num(row['adjusted_low']):.2f}, {_num(row['adjusted_high']):.2f}]</td>"
-            f"<td>{'–' if score is None else f'{score:.2f}'}</td></tr>"
+            f"<td>{_decimal(row['adjusted'])}</td>"
+            f"<td class='num'>[{_decimal(row['adjusted_low'])}; "
+            f"{_decimal(row['adjusted_high'])}]</td>"
+            f"<td>{_decimal(score)}</td></tr>"
         )
-    notes = "".join(f"<li>{_e(n)}</li>" for n in comparison["overlap"]) or (
-        "<li>No intervals overlap: the order is clear.</li>"
+    # The comparison's stored notes are English; the same pairs, in the report's language.
+    notes = (
+        "".join(
+            "<li>"
+            + _e(
+                _(
+                    "the intervals of {first} and {second} overlap: their order is not certain"
+                ).format(first=a["supplier"], second=b["supplier"])
+            )
+            + "</li>"
+            for a, b in itertools.pairwise(comparison["ranking"])
+            if intervals_overlap(a, b)
+        )
+        or f"<li>{_('No intervals overlap: the order is clear.')}</li>"
     )
     return (
-        "<table><tr><th>Rank</th><th class='l'>Supplier</th><th>Adjusted achievement</th>"
-        "<th>95 % interval</th><th>Mean score</th></tr>" + "".join(rows) + "</table>"
-        "<p class='note'>Achievement: the weighted mean, over the contract's KPIs, of each "
-        "adjusted value relative to its target (1 = on target).</p>"
-        f"<ul class='note'>{notes}</ul>"
+        f"<table><tr><th>{_('Rank')}</th><th class='l'>{_('Supplier')}</th>"
+        f"<th>{_('Adjusted achievement')}</th><th>{_('95 % interval')}</th>"
+        f"<th>{_('Mean score')}</th></tr>" + "".join(rows) + "</table>"
+        "<p class='note'>"
+        + _(
+            "Achievement: the weighted mean, over the contract's KPIs, of each adjusted value "
+            "relative to its target (1 = on target)."
+        )
+        + f"</p><ul class='note'>{notes}</ul>"
     )
 
 
@@ -207,39 +280,49 @@ def _supplier_tables(result: PeriodResult) -> str:
     for card in result.scorecards:
         by_supplier.setdefault(card.document["supplier"], []).append(card.document)
     for supplier, documents in sorted(by_supplier.items()):
-        parts.append(f"<h3>{_e(supplier)}</h3>")
+        parts.append(f"<section class='supplier'><h3>{_e(supplier)}</h3>")
         for doc in sorted(documents, key=lambda d: d["installation"]):
             pay = doc["payment"]
             score = doc["score"]
+            summary = _(
+                "score {score}, bonus/malus {bonus_malus}, payment {payment} ({active} of "
+                "{days} days); {excluded} excluded intervals"
+            ).format(
+                score=_("insufficient data")
+                if not math.isfinite(_num(score))
+                else format_number(score, 2),
+                bonus_malus=format_money(pay["bonus_malus_sek"], signed=True),
+                payment=format_money(pay["payment_sek"]),
+                active=pay["active_days"],
+                days=pay["period_days"],
+                excluded=doc["excluded_total"],
+            )
             parts.append(
                 f"<p><b>{_e(doc['entrance'])}</b> ({_e(doc['school'])}, "
-                f"{_e(doc['municipality'])}) — score "
-                f"{'insufficient data' if score is None else f'{score:.2f}'}, bonus/malus "
-                f"{pay['bonus_malus_sek']:+,.0f} SEK, payment {pay['payment_sek']:,.0f} SEK "
-                f"({pay['active_days']} of {pay['period_days']} days); "
-                f"{doc['excluded_total']} excluded intervals</p>"
+                f"{_e(doc['municipality'])}) — {_e(summary)}</p>"
             )
             rows = []
             for kpi in [*[str(k) for k in CONTRACT_KPIS], "data_availability"]:
                 k = doc["kpis"][kpi]
                 colour = STATUS_COLOURS.get(k["status"], "#57606a")
                 rows.append(
-                    f"<tr><td class='l'>{KPI_LABELS[kpi][0]}</td>"
+                    f"<tr><td class='l'>{kpi_name(kpi)}</td>"
                     f"<td>{_fmt(k.get('raw'), kpi)}"
                     f"{_interval(k.get('raw_low'), k.get('raw_high'), kpi)}</td>"
                     f"<td>{_fmt(k.get('adjusted'), kpi)}"
                     f"{_interval(k.get('adjusted_low'), k.get('adjusted_high'), kpi)}</td>"
-                    f"<td>{_fmt(k.get('target'), kpi)}</td><td>{_num(k.get('weight')):.2f}</td>"
+                    f"<td>{_fmt(k.get('target'), kpi)}</td><td>{_decimal(k.get('weight'))}</td>"
                     f"<td>{_fmt(k.get('availability'), 'data_availability')}</td>"
-                    f"<td class='status' style='color:{colour}'>{_e(k['status'])}</td></tr>"
+                    f"<td class='status' style='color:{colour}'>"
+                    f"{_e(status_label(k['status']))}</td></tr>"
                 )
             parts.append(
-                "<table><tr><th class='l'>KPI</th><th>Raw [95 %]</th><th>Adjusted [95 %]</th>"
-                "<th>Target</th><th>Weight</th><th>Data</th><th>Status</th></tr>"
-                + "".join(rows)
-                + "</table>"
+                f"<table><tr><th class='l'>{_('KPI')}</th><th>{_('Raw [95 %]')}</th>"
+                f"<th>{_('Adjusted [95 %]')}</th><th>{_('Target')}</th><th>{_('Weight')}</th>"
+                f"<th>{_('Data')}</th><th>{_('Status')}</th></tr>" + "".join(rows) + "</table>"
             )
-    return "".join(parts) or "<p>No installation was active in this period.</p>"
+        parts.append("</section>")
+    return "".join(parts) or f"<p>{_('No installation was active in this period.')}</p>"
 
 
 def _data_quality(result: PeriodResult) -> str:
@@ -249,66 +332,124 @@ def _data_quality(result: PeriodResult) -> str:
         counts[health.status] = counts.get(health.status, 0) + 1
         if health.status != "ok":
             problems.append(
-                f"<tr><td class='l'>{_e(sensor_id)}</td><td>{_e(health.status)}</td>"
+                f"<tr><td class='l'>{_e(sensor_id)}</td><td>{_e(status_label(health.status))}</td>"
                 f"<td>{_fmt(health.availability, 'data_availability')}</td>"
-                f"<td>{health.suspect_minutes}</td>"
-                f"<td class='l'>{_e(', '.join(health.reasons))}</td></tr>"
+                f"<td>{format_number(health.suspect_minutes)}</td>"
+                f"<td class='l'>{_e(', '.join(reason_label(r) for r in health.reasons))}</td></tr>"
             )
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no sensors"
+    summary = ", ".join(
+        f"{status_label(s)}: {format_number(n)}" for s, n in sorted(counts.items())
+    ) or _("no sensors")
     table = (
-        "<table><tr><th class='l'>Sensor</th><th>Status</th><th>Availability</th>"
-        "<th>Suspect minutes</th><th class='l'>Reasons</th></tr>" + "".join(problems) + "</table>"
+        f"<table><tr><th class='l'>{_('Sensor')}</th><th>{_('Status')}</th>"
+        f"<th>{_('Availability')}</th><th>{_('Suspect minutes')}</th>"
+        f"<th class='l'>{_('Reasons')}</th></tr>" + "".join(problems) + "</table>"
         if problems
-        else "<p>Every sensor delivered trusted data.</p>"
+        else f"<p>{_('Every sensor delivered trusted data.')}</p>"
     )
-    return f"<p>Sensors: {summary}.</p>{table}"
+    return f"<p>{_('Sensors: {summary}.').format(summary=_e(summary))}</p>{table}"
 
 
-METHOD = """
-<p>This report complements the INSTA 800 inspections used in Swedish cleaning procurement. INSTA
-800 judges how clean a floor is right after cleaning, by visual inspection of sampled rooms. It
-cannot see how the entrance floors fare during the school day and in rain: that is what these
-sensors measure, minute by minute, in the inner zone beyond each supplier's entrance
-solution.</p>
-<ul>
-<li><b>Occupied time</b>: the school calendar's opening hours (local time, Europe/Stockholm,
-summer and winter time handled), on school days only: no weekends, holidays or breaks.</li>
-<li><b>Dry / clean time share</b>: the share of occupied minutes with the inner floor's moisture
-at or below the contract's wet threshold, or its soiling index at or below the dirt
-threshold.</li>
-<li><b>Wet recovery</b>: how long the inner floor stays wet once it gets wet; the 90th
-percentile of the wet episodes' lengths, in minutes.</li>
-<li><b>Slip exposure</b>: of every 1,000 people passing while the school is open, how many
-passed while the inner floor was wet. Wet floors are where slips happen (pendulum test values
-below 36 mean more than low slip risk; dry floors almost always pass).</li>
-<li><b>Dirt capture</b>: how much less dirt builds up on the inner floor than at the entry, per
-passage. Industry sources say 70 to 90 % of a building's dirt comes in on shoes and that good
-matting removes about 80 to 90 % of it; those are industry figures, plausible ranges rather than
-truths, and this report measures capture instead of assuming it.</li>
-<li><b>Sensor health first</b>: readings out of range, stuck values, spikes, gaps, clock trouble
-and readings that make no physical sense together (found by an outlier model and a physical
-rule) are excluded and listed; they count against data availability. Where data availability
-falls below the contract's minimum, the KPI is "insufficient": the supplier is neither paid nor
-penalised on it.</li>
-<li><b>Fairness</b>: schools differ in rain, snow and footfall. A statistical model learns the
-expected daily outcome from the weather (SMHI), the wetness outside the door and footfall, using
-only days without any supplier's solution (each entrance's baseline before installation, and
-reference entrances). Each KPI is shown raw and adjusted: raw minus what the model expects under
-the installation's own conditions plus what it expects under everyone's average conditions. The
-ranges in brackets are 95 % intervals from resampling days; where suppliers' intervals overlap,
-the report says their order is not certain.</li>
-<li><b>Judging</b>: pass or fail is judged on the adjusted value where the model could be
-fitted (else on the raw one). An adjusted value can lie outside the KPI's natural range (above
-100 %, say) when a solution does better than its conditions predict: it is for comparison.</li>
-<li><b>Payment</b>: the score is the share of KPI weight that passes (over KPIs with sufficient
-data). Above the contract's bonus threshold the bonus grows linearly to its maximum at a score
-of 1; below the malus threshold the malus grows linearly to its maximum at 0.</li>
-</ul>
-"""
+def _breaks(result: PeriodResult, registry: Registry) -> str:
+    """The school breaks (höstlov, sportlov, ...) in the period of the scored schools: no
+    occupied time, so no KPI minutes."""
+    first, last = result.start.date(), (result.end - timedelta(microseconds=1)).date()
+    found: set[tuple[str, date, date]] = set()
+    for card in result.scorecards:
+        days = registry.school_days.get(card.document["school"])
+        for span in days.calendar.breaks if days else []:
+            if span.start <= last and span.end >= first:
+                found.add((span.name, span.start, span.end))
+    if not found:
+        return ""
+    spans = ", ".join(
+        _("{name} {week} ({start} to {end})").format(
+            name=_(name), week=format_week(start), start=format_date(start), end=format_date(end)
+        )
+        for name, start, end in sorted(found, key=lambda f: (f[1], f[0]))
+    )
+    return _e(_("School breaks in the period (no occupied time): {breaks}.").format(breaks=spans))
 
 
-def build_report(result: PeriodResult, registry: Registry) -> str:
-    """The HTML report of a scored period (deterministic for the same result)."""
+# The method in plain words: one message per paragraph, so a translator sees whole thoughts.
+METHOD_INTRO = N_(
+    "This report complements the INSTA 800 inspections used in Swedish cleaning procurement. "
+    "INSTA 800 judges how clean a floor is right after cleaning, by visual inspection of sampled "
+    "rooms. It cannot see how the entrance floors fare during the school day and in rain: that "
+    "is what these sensors measure, minute by minute, in the inner zone beyond each supplier's "
+    "entrance solution."
+)
+METHOD_ITEMS = [
+    N_(
+        "<b>Occupied time</b>: the school calendar's opening hours (local time, "
+        "Europe/Stockholm, summer and winter time handled), on school days only: no weekends, "
+        "holidays or breaks."
+    ),
+    N_(
+        "<b>Dry / clean time share</b>: the share of occupied minutes with the inner floor's "
+        "moisture at or below the contract's wet threshold, or its soiling index at or below the "
+        "dirt threshold."
+    ),
+    N_(
+        "<b>Wet recovery</b>: how long the inner floor stays wet once it gets wet; the 90th "
+        "percentile of the wet episodes' lengths, in minutes."
+    ),
+    N_(
+        "<b>Slip exposure</b>: of every 1,000 people passing while the school is open, how many "
+        "passed while the inner floor was wet. Wet floors are where slips happen (pendulum test "
+        "values below 36 mean more than low slip risk; dry floors almost always pass)."
+    ),
+    N_(
+        "<b>Dirt capture</b>: how much less dirt builds up on the inner floor than at the entry, "
+        "per passage. Industry sources say 70 to 90 % of a building's dirt comes in on shoes and "
+        "that good matting removes about 80 to 90 % of it; those are industry figures, plausible "
+        "ranges rather than truths, and this report measures capture instead of assuming it."
+    ),
+    N_(
+        "<b>Sensor health first</b>: readings out of range, stuck values, spikes, gaps, clock "
+        "trouble and readings that make no physical sense together (found by an outlier model and "
+        "a physical rule) are excluded and listed; they count against data availability. Where "
+        'data availability falls below the contract\'s minimum, the KPI is "insufficient": the '
+        "supplier is neither paid nor penalised on it."
+    ),
+    N_(
+        "<b>Fairness</b>: schools differ in rain, snow and footfall. A statistical model learns "
+        "the expected daily outcome from the weather (SMHI), the wetness outside the door and "
+        "footfall, using only days without any supplier's solution (each entrance's baseline "
+        "before installation, and reference entrances). Each KPI is shown raw and adjusted: raw "
+        "minus what the model expects under the installation's own conditions plus what it "
+        "expects under everyone's average conditions. The ranges in brackets are 95 % intervals "
+        "from resampling days; where suppliers' intervals overlap, the report says their order "
+        "is not certain."
+    ),
+    N_(
+        "<b>Judging</b>: pass or fail is judged on the adjusted value where the model could be "
+        "fitted (else on the raw one). An adjusted value can lie outside the KPI's natural range "
+        "(above 100 %, say) when a solution does better than its conditions predict: it is for "
+        "comparison."
+    ),
+    N_(
+        "<b>Payment</b>: the score is the share of KPI weight that passes (over KPIs with "
+        "sufficient data). Above the contract's bonus threshold the bonus grows linearly to its "
+        "maximum at a score of 1; below the malus threshold the malus grows linearly to its "
+        "maximum at 0."
+    ),
+]
+
+
+def _method() -> str:
+    items = "".join(f"<li>{_(item)}</li>" for item in METHOD_ITEMS)
+    return f"<p>{_(METHOD_INTRO)}</p><ul>{items}</ul>"
+
+
+def build_report(result: PeriodResult, registry: Registry, lang: str | None = None) -> str:
+    """The HTML report of a scored period in `lang` (default: the language the registry's
+    contracts name); deterministic for the same result and language."""
+    with language(lang or registry.language) as chosen:
+        return _build_report(result, registry, chosen)
+
+
+def _build_report(result: PeriodResult, registry: Registry, lang: str) -> str:
     version = code_version()
     comparisons = (
         "".join(
@@ -316,48 +457,77 @@ def build_report(result: PeriodResult, registry: Registry) -> str:
             for contract_id, comparison in sorted(result.comparisons.items())
             if comparison["ranking"]
         )
-        or "<p>No suppliers to compare in this period.</p>"
+        or f"<p>{_('No suppliers to compare in this period.')}</p>"
     )
     contracts = ", ".join(
         _e(c.name) for c in sorted(registry.contracts.values(), key=lambda c: c.id)
     )
     files = ", ".join(sorted(Path(f).name for f in registry.files))
+    period = _("Period {start} to {end} (UTC).").format(
+        start=result.start.isoformat(), end=result.end.isoformat()
+    )
+    recompute = _(
+        "Recompute: {command} with the same store and registry gives byte-identical scorecards "
+        "(seeded bootstrap and model)."
+    ).format(command=f"<code>floorwatch score --period {_e(result.period)} --format json</code>")
+    rain_note = _(
+        "Bars: daily rain at the school's SMHI station. Lines: minutes per day the inner floor "
+        "was wet while the school was open."
+    )
+    trend_note = _(
+        "Weekly, per entrance: wear (grit load), wet minutes, cleaning interventions detected in "
+        "the data (the cleaning staff's workload) and slip exposure."
+    )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Floorwatch report {_e(result.period)}</title><style>{CSS}</style></head><body>
-<h1>Clean and dry entrances — report {_e(result.period)}</h1>
-<p>{contracts}. Period {result.start.isoformat()} to {result.end.isoformat()} (UTC).</p>
-<h2>League table</h2>
+<html lang="{lang}"><head><meta charset="utf-8">
+<title>{_e(_("Floorwatch report {period}").format(period=result.period))}</title>
+<style>{CSS}</style></head><body>
+<h1>{_e(_("Clean and dry entrances — report {period}").format(period=result.period))}</h1>
+<p>{contracts}. {_e(period)} {_breaks(result, registry)}</p>
+<h2>{_("League table")}</h2>
 {comparisons}
-<h2>Suppliers and installations</h2>
+<h2 class="chapter">{_("Suppliers and installations")}</h2>
 {_supplier_tables(result)}
-<h2>Wet floors against rain</h2>
-<p class="note">Bars: daily rain at the school's SMHI station. Lines: minutes per day the inner
-floor was wet while the school was open.</p>
-{wet_against_rain_chart(result, registry)}
-<h2>Trends for facility managers</h2>
-<p class="note">Weekly, per entrance: wear (grit load), wet minutes, cleaning interventions detected
-in the data (the cleaning staff's workload) and slip exposure.</p>
-{trend_chart(result)}
-<h2>Data quality</h2>
+<section class="chapter charted"><h2>{_("Wet floors against rain")}</h2>
+<p class="note">{rain_note}</p>
+{wet_against_rain_chart(result, registry)}</section>
+<section class="charted"><h2>{_("Trends for facility managers")}</h2>
+<p class="note">{trend_note}</p>
+{trend_chart(result)}</section>
+<h2 class="chapter">{_("Data quality")}</h2>
 {_data_quality(result)}
-<h2>Method</h2>
-{METHOD}
-<h2>Reproducibility</h2>
+<h2>{_("Method")}</h2>
+{_method()}
+<section class="repro-page">
+<h2>{_("Reproducibility")}</h2>
 <div class="repro">
-Registry hash: <code>{_e(registry.content_hash)}</code><br>
-Registry files: {_e(files)}<br>
-Code: floorwatch {_e(version["floorwatch"])}, commit <code>{_e(version["git_commit"])}</code><br>
-Recompute: <code>floorwatch score --period {_e(result.period)} --format json</code> with the same
-store and registry gives byte-identical scorecards (seeded bootstrap and model).
+{_("Registry hash")}: <code>{_e(registry.content_hash)}</code><br>
+{_("Registry files")}: {_e(files)}<br>
+{_("Code")}: floorwatch {_e(version["floorwatch"])}, {_("commit")}
+<code>{_e(version["git_commit"])}</code><br>
+{recompute}
 </div>
+</section>
 </body></html>
 """
 
 
-def write_report(result: PeriodResult, registry: Registry, reports_dir: Path) -> Path:
-    """Write `<reports_dir>/report-<period>.html`; returns its path."""
+def report_path(reports_dir: Path, period: str, lang: str | None = None) -> Path:
+    """`report-<period>.html` (the default language) or `report-<period>.<lang>.html`."""
+    return reports_dir / (f"report-{period}.{lang}.html" if lang else f"report-{period}.html")
+
+
+def write_report(
+    result: PeriodResult, registry: Registry, reports_dir: Path, lang: str | None = None
+) -> Path:
+    """Write the report in every language Floorwatch speaks, `report-<period>.<lang>.html`, for
+    the API to serve the one asked for, and `report-<period>.html` in `lang` (default: the
+    registry's language), the one filed; returns the path of the latter."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    path = reports_dir / f"report-{result.period}.html"
-    path.write_text(build_report(result, registry), encoding="utf-8")
-    return path
+    default = lang or registry.language
+    for each in languages():
+        text = build_report(result, registry, each)
+        report_path(reports_dir, result.period, each).write_text(text, encoding="utf-8")
+        if each == default:
+            report_path(reports_dir, result.period).write_text(text, encoding="utf-8")
+    return report_path(reports_dir, result.period)

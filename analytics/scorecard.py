@@ -933,7 +933,7 @@ def _rank(rows: list[dict[str, Any]], higher_is_better: bool) -> dict[str, Any]:
     for rank, row in enumerate(ordered, start=1):
         row["rank"] = rank
     for a, b in itertools.pairwise(ordered):
-        if _overlap(a, b):
+        if intervals_overlap(a, b):
             notes.append(
                 f"the intervals of {a['supplier']} and {b['supplier']} overlap: "
                 "their order is not certain"
@@ -941,7 +941,8 @@ def _rank(rows: list[dict[str, Any]], higher_is_better: bool) -> dict[str, Any]:
     return {"ranking": ordered, "overlap": notes}
 
 
-def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def intervals_overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two ranking rows' adjusted 95 % intervals overlap (their order is uncertain)."""
     lows = (a["adjusted_low"], b["adjusted_low"])
     highs = (a["adjusted_high"], b["adjusted_high"])
     if not all(math.isfinite(x) for x in (*lows, *highs)):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import Access
 from api.context import ApiContext
 from floorwatch.errors import Unauthenticated
+from floorwatch.i18n import languages, negotiate
 from floorwatch.registry import Registry
 from floorwatch.store import Store
 
@@ -58,3 +59,23 @@ async def get_registry(context: Context) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+async def get_language(
+    context: Context,
+    lang: Annotated[
+        str | None,
+        Query(
+            description="answer in this language; overrides Accept-Language",
+            # the languages there are catalogues for, so the OpenAPI document lists them
+            pattern=f"^({'|'.join(languages())})$",
+        ),
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    """?lang= if given (one without a catalogue is a 422), else the best of Accept-Language,
+    else the language the registry's contracts name."""
+    return lang or negotiate(accept_language, context.registry.language)
+
+
+Language = Annotated[str, Depends(get_language)]

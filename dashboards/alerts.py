@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards.model import DATASOURCE_UID, JSON
+from floorwatch.i18n import format_number, format_percent
+from floorwatch.i18n import gettext as _
 from floorwatch.localtime import LOCAL_TZ_NAME
 from floorwatch.registry.schema import Calendar, Contract, OpeningHours, Sensor
 
@@ -115,10 +117,22 @@ def _reduce_and_threshold(comparison: str, value: float) -> list[JSON]:
     ]
 
 
+# Grafana's notification templates fill these in; the catalogue's messages name them {entrance},
+# {school}, {sensor} (str.format would take Go's {{ }} for its own).
+LABELS = {
+    "entrance": "{{ $labels.entrance }}",
+    "school": "{{ $labels.school }}",
+    "sensor": "{{ $labels.sensor_id }}",
+}
+
+
 def rules() -> list[JSON]:
+    """The alert rules, their texts in the current language (floorwatch.i18n.language)."""
+    minutes = format_number(WET_ALERT_MINUTES)
+    intervals = format_number(SILENT_ALERT_INTERVALS)
     wet = {
         "uid": "floorwatch-inner-floor-wet",
-        "title": f"Inner floor wet for more than {WET_ALERT_MINUTES} minutes",
+        "title": _("Inner floor wet for more than {minutes} minutes").format(minutes=minutes),
         "condition": "C",
         "data": [
             _query_step(wet_query(), WET_ALERT_MINUTES * 60),
@@ -128,33 +142,35 @@ def rules() -> list[JSON]:
         "execErrState": "Error",
         "for": "0s",
         "annotations": {
-            "summary": (
-                "Inner floor at {{ $labels.entrance }} ({{ $labels.school }}) has been wet for "
-                f"more than {WET_ALERT_MINUTES} minutes"
-            ),
-            "description": (
-                f"Every inner-zone moisture reading of the last {WET_ALERT_MINUTES} minutes from "
-                f"{{{{ $labels.sensor_id }}}} is above {WET_THRESHOLD:g} %. Check the mats and "
-                "dry the floor before pupils slip."
-            ),
+            "summary": _(
+                "Inner floor at {entrance} ({school}) has been wet for more than {minutes} minutes"
+            ).format(minutes=minutes, **LABELS),
+            "description": _(
+                "Every inner-zone moisture reading of the last {minutes} minutes from {sensor} "
+                "is above {threshold}. Check the mats and dry the floor before pupils slip."
+            ).format(minutes=minutes, threshold=format_percent(WET_THRESHOLD / 100, 0), **LABELS),
         },
         "labels": {"floorwatch_alert": "inner-floor-wet", "audience": "facility"},
         "isPaused": False,
     }
     silent = {
         "uid": "floorwatch-sensor-silent",
-        "title": f"Sensor silent for more than {SILENT_ALERT_INTERVALS} report intervals",
+        "title": _("Sensor silent for more than {intervals} report intervals").format(
+            intervals=intervals
+        ),
         "condition": "C",
         "data": [_query_step(silent_query(), LOOKBACK_S), *_reduce_and_threshold("lt", 1)],
         "noDataState": "OK",
         "execErrState": "Error",
         "for": "0s",
         "annotations": {
-            "summary": "Sensor {{ $labels.sensor_id }} at {{ $labels.entrance }} is silent",
-            "description": (
-                f"No reading for {SILENT_ALERT_INTERVALS} report intervals "
-                f"({SILENT_ALERT_INTERVALS * REPORT_INTERVAL_S // 60} minutes at the default "
+            "summary": _("Sensor {sensor} at {entrance} is silent").format(**LABELS),
+            "description": _(
+                "No reading for {intervals} report intervals ({minutes} minutes at the default "
                 "interval). Check its battery and radio link; the KPIs it feeds lose availability."
+            ).format(
+                intervals=intervals,
+                minutes=format_number(SILENT_ALERT_INTERVALS * REPORT_INTERVAL_S // 60),
             ),
         },
         "labels": {"floorwatch_alert": "sensor-silent", "audience": "facility"},

@@ -29,8 +29,11 @@ from dashboards.model import (
     target,
     thresholds,
 )
+from floorwatch.i18n import N_, format_percent, language, languages
+from floorwatch.i18n import format_number as number  # in descriptions: "1 000" in Swedish
+from floorwatch.i18n import gettext as _
 from floorwatch.localtime import LOCAL_TZ_NAME
-from floorwatch.registry.schema import KpiName
+from floorwatch.registry.schema import BonusMalus, KpiName
 
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
@@ -44,6 +47,99 @@ LOCATION = (
     'AND "entrance" =~ /^$entrance$/'
 )
 MEASURED = '"kind" =~ /^(moisture|dirt|footfall)$/'
+BONUS_FROM = float(BonusMalus.model_fields["bonus_from"].default)  # the pilot's, as the schema's
+MALUS_BELOW = float(BonusMalus.model_fields["malus_below"].default)
+
+
+def percent(moisture: float) -> str:
+    """A moisture percentage (0..100) in a description ("20 %")."""
+    return format_percent(moisture / 100, 0)
+
+
+# --- names from the queries, shown in the dashboard's language ---------------------------------
+# Field, column and tag-value names come from the InfluxQL, identical in every language. Panels
+# show them translated through Grafana transformations (organize, renameByRegex), which run
+# before the field overrides: the overrides match the translated names.
+FIELD_LABELS = {
+    "raw": N_("raw"),
+    "adjusted": N_("adjusted"),
+    "adjusted_low": N_("adjusted, low"),
+    "adjusted_high": N_("adjusted, high"),
+    "target": N_("target"),
+    "availability": N_("availability"),
+    "status": N_("status"),
+    "payment": N_("payment"),
+    "bonus_malus": N_("bonus/malus"),
+    "pass": N_("pass"),
+    "fail": N_("fail"),
+    "insufficient": N_("insufficient"),
+    "received": N_("received"),
+    "stored": N_("stored"),
+    "quarantined": N_("quarantined"),
+    "duplicates": N_("duplicates"),
+    "spooled": N_("spooled"),
+    "replayed": N_("replayed"),
+    "acknowledged": N_("acknowledged"),
+    "readings": N_("readings"),
+    "total": N_("total"),
+    "suspect_minutes": N_("suspect minutes"),
+    "reasons": N_("reasons"),
+    "municipality": N_("municipality"),
+    "supplier": N_("supplier"),
+    "school": N_("school"),
+    "entrance": N_("entrance"),
+    "zone": N_("zone"),
+    "sensor_id": N_("sensor"),
+    "metric": N_("measure"),
+    "kpi": N_("KPI"),
+    "period": N_("period"),
+}
+# Tag and field values shown in tables: statuses, zones, trend metrics.
+VALUE_LABELS = {
+    "ok": N_("ok"),
+    "suspect": N_("suspect"),
+    "silent": N_("silent"),
+    "outside": N_("outside"),
+    "entry": N_("entry"),
+    "inner": N_("inner"),
+    "grit_load": N_("grit load"),
+    "wet_minutes": N_("wet minutes"),
+    "cleaning_interventions": N_("cleaning interventions"),
+}
+
+
+def label(name: str) -> str:
+    """A field, column or value name in the dashboard's language."""
+    return _(FIELD_LABELS.get(name) or VALUE_LABELS[name])
+
+
+def renamed_series(*fields: str) -> list[JSON]:
+    """Series named by an alias ending in $col ("entre-ren raw") get the field translated."""
+    return [
+        {
+            "id": "renameByRegex",
+            "options": {"regex": f"^(.*){f}$", "renamePattern": f"$1{label(f)}"},
+        }
+        for f in fields
+        if label(f) != f
+    ]
+
+
+def renamed_columns(*fields: str) -> list[JSON]:
+    """A table's columns in the dashboard's language."""
+    names = {f: label(f) for f in fields if label(f) != f}
+    return [{"id": "organize", "options": {"renameByName": names}}] if names else []
+
+
+def value_mapping(colours: dict[str, str]) -> JSON:
+    """Values shown translated, each in its colour (an empty colour: text only)."""
+    return {
+        "type": "value",
+        "options": {
+            value: {"text": label(value), "index": index, **({"color": c} if c else {})}
+            for index, (value, c) in enumerate(colours.items())
+        },
+    }
 
 
 # --- template variables ---------------------------------------------------------------------------
@@ -52,16 +148,18 @@ def location_variables(measurement: str, supplier: bool = False) -> list[JSON]:
     source = f'SHOW TAG VALUES FROM "{measurement}" WITH KEY'
     chain = '"municipality" =~ /^$municipality$/'
     variables = [
-        query_variable("municipality", "Municipality", f'{source} = "municipality"'),
+        query_variable("municipality", _("Municipality"), f'{source} = "municipality"'),
     ]
     if supplier:
         variables.append(
-            query_variable("supplier", "Supplier", f'{source} = "supplier" WHERE {chain}')
+            query_variable("supplier", _("Supplier"), f'{source} = "supplier" WHERE {chain}')
         )
         chain += ' AND "supplier" =~ /^$supplier$/'
-    variables.append(query_variable("school", "School", f'{source} = "school" WHERE {chain}'))
+    variables.append(query_variable("school", _("School"), f'{source} = "school" WHERE {chain}'))
     chain += ' AND "school" =~ /^$school$/'
-    variables.append(query_variable("entrance", "Entrance", f'{source} = "entrance" WHERE {chain}'))
+    variables.append(
+        query_variable("entrance", _("Entrance"), f'{source} = "entrance" WHERE {chain}')
+    )
     return variables
 
 
@@ -126,7 +224,7 @@ def entrance_live() -> JSON:
 
     now = [
         Panel(
-            "Inner floor wet now",
+            _("Inner floor wet now"),
             "stat",
             [
                 target(
@@ -135,15 +233,15 @@ def entrance_live() -> JSON:
                     alias="$tag_entrance",
                 )
             ],
-            description=(
-                f"Latest inner-zone moisture per entrance (last hour): WET above {wet:g} % "
+            description=_(
+                "Latest inner-zone moisture per entrance (last hour): WET above {wet} "
                 "(the contract's wet threshold), where pupils walk after the mats."
-            ),
+            ).format(wet=percent(wet)),
             unit="percent",
             thresholds=thresholds((None, OK), (wet, BAD)),
             mappings=[
-                range_mapping(0, wet, "Dry", OK),
-                range_mapping(wet, 100, "WET", BAD),
+                range_mapping(0, wet, _("Dry"), OK),
+                range_mapping(wet, 100, _("WET"), BAD),
             ],
             width=24,
             height=5,
@@ -151,10 +249,10 @@ def entrance_live() -> JSON:
             options=stat_options(),
         ),
         Panel(
-            "Moisture now",
+            _("Moisture now"),
             "stat",
             [target(latest("moisture"), alias="$tag_entrance $tag_zone")],
-            description="Latest surface wetness per entrance and zone (outside, entry, inner).",
+            description=_("Latest surface wetness per entrance and zone (outside, entry, inner)."),
             unit="percent",
             thresholds=moisture_colours,
             decimals=0,
@@ -165,10 +263,12 @@ def entrance_live() -> JSON:
             options=stat_options(),
         ),
         Panel(
-            "Dirt now",
+            _("Dirt now"),
             "stat",
             [target(latest("dirt"), alias="$tag_entrance $tag_zone")],
-            description=f"Latest soiling index (0 clean to 100) per zone; orange from {dirty:g}.",
+            description=_(
+                "Latest soiling index (0 clean to 100) per zone; orange from {dirty}."
+            ).format(dirty=number(dirty)),
             unit="none",
             thresholds=dirt_colours,
             decimals=0,
@@ -179,7 +279,7 @@ def entrance_live() -> JSON:
             options=stat_options(),
         ),
         Panel(
-            "Passages in the last hour",
+            _("Passages in the last hour"),
             "stat",
             [
                 target(
@@ -188,7 +288,7 @@ def entrance_live() -> JSON:
                     alias="$tag_entrance",
                 )
             ],
-            description="People passing each entrance in the last hour (footfall counters).",
+            description=_("People passing each entrance in the last hour (footfall counters)."),
             unit="none",
             thresholds=thresholds((None, INFO)),
             decimals=0,
@@ -199,7 +299,7 @@ def entrance_live() -> JSON:
     ]
     day = [
         Panel(
-            "Inner floor wet or dry",
+            _("Inner floor wet or dry"),
             "state-timeline",
             [
                 target(
@@ -209,15 +309,15 @@ def entrance_live() -> JSON:
                     alias="$tag_entrance",
                 )
             ],
-            description=(
+            description=_(
                 "When and for how long each entrance's inner floor was wet: since when it is "
                 "wet now, and whether the morning arrivals walked on a wet floor."
             ),
             unit="percent",
             thresholds=thresholds((None, OK), (wet, BAD)),
             mappings=[
-                range_mapping(0, wet, "Dry", OK),
-                range_mapping(wet, 100, "WET", BAD),
+                range_mapping(0, wet, _("Dry"), OK),
+                range_mapping(wet, 100, _("WET"), BAD),
             ],
             width=24,
             height=7,
@@ -231,10 +331,12 @@ def entrance_live() -> JSON:
             },
         ),
         Panel(
-            "Moisture per zone",
+            _("Moisture per zone"),
             "timeseries",
             [target(over_time("moisture"), alias="$tag_entrance $tag_zone")],
-            description=f"Surface wetness; the dashed line is the wet threshold ({wet:g} %).",
+            description=_("Surface wetness; the dashed line is the wet threshold ({wet}).").format(
+                wet=percent(wet)
+            ),
             unit="percent",
             thresholds=moisture_colours,
             minimum=0,
@@ -243,10 +345,12 @@ def entrance_live() -> JSON:
             options=legend("max", "last"),
         ),
         Panel(
-            "Dirt per zone",
+            _("Dirt per zone"),
             "timeseries",
             [target(over_time("dirt"), alias="$tag_entrance $tag_zone")],
-            description=f"Soiling index; the dashed line is the dirt threshold ({dirty:g}).",
+            description=_("Soiling index; the dashed line is the dirt threshold ({dirty}).").format(
+                dirty=number(dirty)
+            ),
             unit="none",
             thresholds=dirt_colours,
             minimum=0,
@@ -255,7 +359,7 @@ def entrance_live() -> JSON:
             options=legend("max", "last"),
         ),
         Panel(
-            "Passages per 15 minutes",
+            _("Passages per 15 minutes"),
             "timeseries",
             [
                 target(
@@ -265,14 +369,14 @@ def entrance_live() -> JSON:
                     alias="$tag_entrance",
                 )
             ],
-            description="Footfall: the morning arrival peak is when wet floors matter most.",
+            description=_("Footfall: the morning arrival peak is when wet floors matter most."),
             unit="none",
             decimals=0,
             custom=line(bars=True, stack=True),
             options=legend("sum"),
         ),
         Panel(
-            "Wet time in the inner zone",
+            _("Wet time in the inner zone"),
             "bargauge",
             [
                 target(
@@ -282,10 +386,10 @@ def entrance_live() -> JSON:
                     alias="$tag_entrance",
                 )
             ],
-            description=(
+            description=_(
                 "Minutes with inner-zone moisture above the wet threshold in the time range "
-                f"(wet readings x the {alerts.REPORT_INTERVAL_S // 60}-minute report interval)."
-            ),
+                "(wet readings x the {minutes}-minute report interval)."
+            ).format(minutes=number(alerts.REPORT_INTERVAL_S // 60)),
             unit="m",
             thresholds=thresholds((None, OK), (alerts.WET_ALERT_MINUTES, WARN), (120, BAD)),
             decimals=0,
@@ -297,7 +401,7 @@ def entrance_live() -> JSON:
             },
         ),
         Panel(
-            "Precipitation (SMHI)",
+            _("Precipitation (SMHI)"),
             "timeseries",
             [
                 target(
@@ -306,14 +410,14 @@ def entrance_live() -> JSON:
                     alias="$tag_sensor_id",
                 )
             ],
-            description="Hourly precipitation at the schools' SMHI weather stations.",
+            description=_("Hourly precipitation at the schools' SMHI weather stations."),
             unit="suffix: mm/h",
             custom=line(bars=True),
             width=12,
             height=6,
         ),
         Panel(
-            "Air temperature (SMHI)",
+            _("Air temperature (SMHI)"),
             "timeseries",
             [
                 target(
@@ -322,7 +426,7 @@ def entrance_live() -> JSON:
                     alias="$tag_sensor_id",
                 )
             ],
-            description="Near 0 °C snow melts into water tracked in.",
+            description=_("Near 0 °C snow melts into water tracked in."),
             unit="celsius",
             thresholds=thresholds((None, INFO), (0, OK)),
             custom=line(threshold_line=True),
@@ -332,11 +436,13 @@ def entrance_live() -> JSON:
     ]
     return dashboard(
         uid="floorwatch-entrance-live",
-        title="Floorwatch: entrance live",
-        description="Is the floor wet or dirty now, per entrance and zone, and over the last 24 h.",
-        tags=["live", "facility"],
+        title=_("Floorwatch: entrance live"),
+        description=_(
+            "Is the floor wet or dirty now, per entrance and zone, and over the last 24 h."
+        ),
+        tags=[_("live"), _("facility")],
         variables=location_variables("reading"),
-        sections=[("Now", now), ("Last 24 hours", day)],
+        sections=[(_("Now"), now), (_("Last 24 hours"), day)],
         time_from="now-24h",
         refresh="1m",
     )
@@ -351,25 +457,27 @@ def trend_query(metric: str, select: str = '"value"') -> str:
 
 
 def wear_and_work_environment() -> JSON:
-    weekly = "Weekly values (Monday to Sunday) written by analytics."
+    weekly = _("Weekly values (Monday to Sunday) written by analytics.")
     wear = [
         Panel(
-            "Grit load per week",
+            _("Grit load per week"),
             "timeseries",
             [target(trend_query("grit_load"), alias="$tag_entrance")],
-            description=(
+            description=_(
                 "Passages x entry-zone soiling index per week: the abrasive load on the first "
-                f"metres of floor. {weekly}"
-            ),
+                "metres of floor."
+            )
+            + " "
+            + weekly,
             unit="short",
             custom=line(bars=True),
             options=legend("mean", "max"),
         ),
         Panel(
-            "Cumulative wear proxy",
+            _("Cumulative wear proxy"),
             "timeseries",
             [target(trend_query("grit_load", 'cumulative_sum("value")'), alias="$tag_entrance")],
-            description=(
+            description=_(
                 "Grit load summed over the time range: the floor finish wears in proportion. "
                 "Compare entrances to plan refinishing."
             ),
@@ -380,10 +488,10 @@ def wear_and_work_environment() -> JSON:
     ]
     work = [
         Panel(
-            "Wet minutes per week (school hours)",
+            _("Wet minutes per week (school hours)"),
             "timeseries",
             [target(trend_query("wet_minutes"), alias="$tag_entrance")],
-            description=f"Occupied minutes with the inner floor wet. {weekly}",
+            description=_("Occupied minutes with the inner floor wet.") + " " + weekly,
             unit="m",
             thresholds=thresholds((None, OK), (60, WARN), (300, BAD)),
             custom=line(bars=True),
@@ -391,13 +499,15 @@ def wear_and_work_environment() -> JSON:
             width=8,
         ),
         Panel(
-            "Cleaning interventions per week",
+            _("Cleaning interventions per week"),
             "timeseries",
             [target(trend_query("cleaning_interventions"), alias="$tag_entrance")],
-            description=(
+            description=_(
                 "Cleanings detected from the data (sudden drops of the soiling index): the "
-                f"cleaning staff's workload at the entrance. {weekly}"
-            ),
+                "cleaning staff's workload at the entrance."
+            )
+            + " "
+            + weekly,
             unit="none",
             decimals=0,
             custom=line(bars=True),
@@ -405,13 +515,13 @@ def wear_and_work_environment() -> JSON:
             width=8,
         ),
         Panel(
-            "Slip exposure per week",
+            _("Slip exposure per week"),
             "timeseries",
             [target(trend_query("slip_exposure"), alias="$tag_entrance")],
-            description=(
-                "Passages during wet minutes per 1,000 passages. Falls on slippery floors cause "
-                "nearly half of cleaners' workplace injuries."
-            ),
+            description=_(
+                "Passages during wet minutes per {thousand} passages. Falls on slippery floors "
+                "cause nearly half of cleaners' workplace injuries."
+            ).format(thousand=number(1000)),
             unit="suffix: ‰",
             thresholds=thresholds((None, OK), (25, WARN), (50, BAD)),
             custom=line(threshold_line=True),
@@ -419,7 +529,7 @@ def wear_and_work_environment() -> JSON:
             width=8,
         ),
         Panel(
-            "Totals in the time range",
+            _("Totals in the time range"),
             "table",
             [
                 target(
@@ -429,20 +539,43 @@ def wear_and_work_environment() -> JSON:
                     result_format="table",
                 )
             ],
-            description="Season totals per entrance, to compare schools.",
+            description=_("Season totals per entrance, to compare schools."),
             unit="short",
             decimals=0,
             width=24,
-            options={"showHeader": True, "sortBy": [{"displayName": "total", "desc": True}]},
+            overrides=[
+                {
+                    "matcher": {"id": "byName", "options": label("metric")},
+                    "properties": [
+                        {
+                            "id": "mappings",
+                            "value": [
+                                value_mapping(
+                                    dict.fromkeys(
+                                        ("grit_load", "wet_minutes", "cleaning_interventions"), ""
+                                    )
+                                )
+                            ],
+                        }
+                    ],
+                }
+            ],
+            transformations=renamed_columns("school", "entrance", "metric", "total"),
+            options={
+                "showHeader": True,
+                "sortBy": [{"displayName": label("total"), "desc": True}],
+            },
         ),
     ]
     return dashboard(
         uid="floorwatch-wear",
-        title="Floorwatch: wear and work environment",
-        description="Floor wear and the cleaning staff's work environment per entrance and season.",
-        tags=["trends", "facility"],
+        title=_("Floorwatch: wear and work environment"),
+        description=_(
+            "Floor wear and the cleaning staff's work environment per entrance and season."
+        ),
+        tags=[_("trends"), _("facility")],
         variables=location_variables("trend"),
-        sections=[("Floor wear", wear), ("Work environment", work)],
+        sections=[(_("Floor wear"), wear), (_("Work environment"), work)],
         time_from="now-6M",
         refresh="1h",
     )
@@ -456,17 +589,17 @@ LOCAL_DAYS = f"tz('{LOCAL_TZ_NAME}')"
 
 # KPI name (analytics' `kpi` tag) -> (title, unit)
 KPI_DISPLAY: dict[str, tuple[str, str]] = {
-    KpiName.DRY_TIME_SHARE: ("Dry time share", "percentunit"),
-    KpiName.CLEAN_TIME_SHARE: ("Clean time share", "percentunit"),
-    KpiName.WET_RECOVERY_P90: ("Wet recovery, 90th percentile", "m"),
-    KpiName.SLIP_EXPOSURE: ("Slip exposure (per 1,000 passages)", "suffix: ‰"),
-    KpiName.DIRT_CAPTURE: ("Dirt capture", "percentunit"),
-    "data_availability": ("Data availability", "percentunit"),
+    KpiName.DRY_TIME_SHARE: (N_("Dry time share"), "percentunit"),
+    KpiName.CLEAN_TIME_SHARE: (N_("Clean time share"), "percentunit"),
+    KpiName.WET_RECOVERY_P90: (N_("Wet recovery, 90th percentile"), "m"),
+    KpiName.SLIP_EXPOSURE: (N_("Slip exposure (per 1,000 passages)"), "suffix: ‰"),
+    KpiName.DIRT_CAPTURE: (N_("Dirt capture"), "percentunit"),
+    "data_availability": (N_("Data availability"), "percentunit"),
 }
 
 
 def kpi_panel(kpi: str) -> Panel:
-    title, unit = KPI_DISPLAY[kpi]
+    title, unit = _(KPI_DISPLAY[kpi][0]), KPI_DISPLAY[kpi][1]
     # Monthly points (period start); one day buckets keep each month apart and average over the
     # supplier's entrances in it.
     query = (
@@ -478,15 +611,15 @@ def kpi_panel(kpi: str) -> Panel:
         title,
         "timeseries",
         [target(query, alias="$tag_supplier $col")],
-        description=(
-            f"{title} per supplier and month: raw, adjusted for weather and footfall, and the "
+        description=_(
+            "{kpi} per supplier and month: raw, adjusted for weather and footfall, and the "
             "contract target (dashed). Suppliers are ranked on the adjusted value."
-        ),
+        ).format(kpi=title),
         unit=unit,
         custom={**line(), "showPoints": "always", "pointSize": 7},
         overrides=[
             {
-                "matcher": {"id": "byRegexp", "options": ".* target"},
+                "matcher": {"id": "byRegexp", "options": f".* {label('target')}"},
                 "properties": [
                     {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
                     {"id": "color", "value": {"mode": "fixed", "fixedColor": "text"}},
@@ -494,10 +627,11 @@ def kpi_panel(kpi: str) -> Panel:
                 ],
             },
             {
-                "matcher": {"id": "byRegexp", "options": ".* raw"},
+                "matcher": {"id": "byRegexp", "options": f".* {label('raw')}"},
                 "properties": [{"id": "custom.lineStyle", "value": {"fill": "dot"}}],
             },
         ],
+        transformations=renamed_series("raw", "adjusted", "target"),
         options=legend("last"),
         width=8,
     )
@@ -512,7 +646,7 @@ def supplier_outcomes() -> JSON:
 
     scores = [
         Panel(
-            "Score per supplier and month",
+            _("Score per supplier and month"),
             "timeseries",
             [
                 target(
@@ -522,12 +656,12 @@ def supplier_outcomes() -> JSON:
                     alias="$tag_supplier",
                 )
             ],
-            description=(
+            description=_(
                 "Weighted score (share of KPI weight that passes), mean over the supplier's "
-                "installations. Bonus above 0.8, malus below 0.6 in the pilot contract."
-            ),
+                "installations. Bonus above {bonus}, malus below {malus} in the pilot contract."
+            ).format(bonus=number(BONUS_FROM, 1), malus=number(MALUS_BELOW, 1)),
             unit="percentunit",
-            thresholds=thresholds((None, BAD), (0.6, WARN), (0.8, OK)),
+            thresholds=thresholds((None, BAD), (MALUS_BELOW, WARN), (BONUS_FROM, OK)),
             minimum=0,
             maximum=1,
             custom={**line(threshold_line=True), "showPoints": "always", "pointSize": 7},
@@ -535,7 +669,7 @@ def supplier_outcomes() -> JSON:
             width=9,
         ),
         Panel(
-            "Payment and bonus/malus per month",
+            _("Payment and bonus/malus per month"),
             "timeseries",
             [
                 target(monthly_sum("payment_sek", "payment"), alias="$tag_supplier $col"),
@@ -545,14 +679,15 @@ def supplier_outcomes() -> JSON:
                     alias="$tag_supplier $col",
                 ),
             ],
-            description="What each supplier is paid per month, all its installations together.",
+            description=_("What each supplier is paid per month, all its installations together."),
             unit="currencySEK",
             custom=line(bars=True),
             options=legend("sum"),
+            transformations=renamed_series("payment", "bonus_malus"),
             width=9,
         ),
         Panel(
-            "KPI results by status",
+            _("KPI results by status"),
             "stat",
             [
                 target(
@@ -562,7 +697,7 @@ def supplier_outcomes() -> JSON:
                     alias="$col",
                 )
             ],
-            description=(
+            description=_(
                 "KPI results (entrance x KPI x month) that pass, fail, or have insufficient data "
                 "(neither paid nor penalised; technicians are told), from the scorecards."
             ),
@@ -570,13 +705,14 @@ def supplier_outcomes() -> JSON:
             thresholds=thresholds((None, INFO)),
             overrides=[
                 {
-                    "matcher": {"id": "byName", "options": name},
+                    "matcher": {"id": "byName", "options": label(name)},
                     "properties": [
                         {"id": "color", "value": {"mode": "fixed", "fixedColor": colour}}
                     ],
                 }
                 for name, colour in (("pass", OK), ("fail", BAD), ("insufficient", WARN))
             ],
+            transformations=renamed_series("pass", "fail", "insufficient"),
             options=stat_options(),
             width=6,
         ),
@@ -584,7 +720,7 @@ def supplier_outcomes() -> JSON:
     kpis = [kpi_panel(kpi) for kpi in KPI_DISPLAY]
     table = [
         Panel(
-            "KPI results per entrance and month",
+            _("KPI results per entrance and month"),
             "table",
             [
                 target(
@@ -594,33 +730,59 @@ def supplier_outcomes() -> JSON:
                     result_format="table",
                 )
             ],
-            description=(
-                "Every KPI result with its confidence interval (adjusted_low..adjusted_high, "
-                "bootstrap over days): the scorecard's numbers, explainable line by line."
+            description=_(
+                "Every KPI result with its 95 % confidence interval (bootstrap over days): the "
+                "scorecard's numbers, explainable line by line."
             ),
             unit="short",
             decimals=3,
             overrides=[
                 {
-                    "matcher": {"id": "byName", "options": "status"},
+                    "matcher": {"id": "byName", "options": label("status")},
                     "properties": [
                         {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                        {
+                            "id": "mappings",
+                            "value": [
+                                value_mapping({"pass": OK, "fail": BAD, "insufficient": WARN})
+                            ],
+                        },
+                    ],
+                },
+                {
+                    "matcher": {"id": "byName", "options": label("kpi")},
+                    "properties": [
                         {
                             "id": "mappings",
                             "value": [
                                 {
                                     "type": "value",
                                     "options": {
-                                        "pass": {"color": OK, "index": 0},
-                                        "fail": {"color": BAD, "index": 1},
-                                        "insufficient": {"color": WARN, "index": 2},
+                                        str(kpi): {"text": _(name), "index": index}
+                                        for index, (kpi, (name, _unit)) in enumerate(
+                                            KPI_DISPLAY.items()
+                                        )
                                     },
                                 }
                             ],
-                        },
+                        }
                     ],
-                }
+                },
             ],
+            transformations=renamed_columns(
+                "raw",
+                "adjusted",
+                "adjusted_low",
+                "adjusted_high",
+                "target",
+                "availability",
+                "status",
+                "supplier",
+                "school",
+                "entrance",
+                "kpi",
+                "period",
+            ),
             width=24,
             height=10,
             options={"showHeader": True},
@@ -628,14 +790,16 @@ def supplier_outcomes() -> JSON:
     ]
     return dashboard(
         uid="floorwatch-supplier-outcomes",
-        title="Floorwatch: supplier outcomes",
-        description="Contract KPIs per supplier and month, raw and adjusted, against the targets.",
-        tags=["procurement", "kpi"],
+        title=_("Floorwatch: supplier outcomes"),
+        description=_(
+            "Contract KPIs per supplier and month, raw and adjusted, against the targets."
+        ),
+        tags=[_("procurement"), _("kpi")],
         variables=location_variables("kpi", supplier=True),
         sections=[
-            ("Scorecards", scores),
-            ("KPIs: raw and adjusted against target", kpis),
-            ("Details", table),
+            (_("Scorecards"), scores),
+            (_("KPIs: raw and adjusted against target"), kpis),
+            (_("Details"), table),
         ],
         time_from="now-1y",
         refresh="1h",
@@ -655,7 +819,7 @@ def operations() -> JSON:
 
     ingest = [
         Panel(
-            "Messages per minute",
+            _("Messages per minute"),
             "timeseries",
             [
                 target(
@@ -663,7 +827,8 @@ def operations() -> JSON:
                     alias="$tag_collector $col",
                 )
             ],
-            description=(
+            transformations=renamed_series("received", "stored", "quarantined", "duplicates"),
+            description=_(
                 "Rates from the collectors' running counters (written every counters_interval_s; "
                 "a restart resets them, which the non-negative derivative skips)."
             ),
@@ -673,10 +838,11 @@ def operations() -> JSON:
             width=12,
         ),
         Panel(
-            "Spool",
+            _("Spool"),
             "timeseries",
             [target(rate("spooled", "replayed", "acknowledged"), alias="$tag_collector $col")],
-            description=(
+            transformations=renamed_series("spooled", "replayed", "acknowledged"),
+            description=_(
                 "Readings spooled locally while the store was unavailable, and replayed after."
             ),
             unit="short",
@@ -685,7 +851,7 @@ def operations() -> JSON:
             width=6,
         ),
         Panel(
-            "Lag now",
+            _("Lag now"),
             "stat",
             [
                 target(
@@ -694,7 +860,7 @@ def operations() -> JSON:
                     alias="$tag_collector",
                 )
             ],
-            description="Seconds between a reading's time and its commit to the store.",
+            description=_("Seconds between a reading's time and its commit to the store."),
             unit="s",
             thresholds=thresholds((None, OK), (30, WARN), (300, BAD)),
             time_from="5m",
@@ -702,7 +868,7 @@ def operations() -> JSON:
             width=6,
         ),
         Panel(
-            "Quarantined per minute by reason",
+            _("Quarantined per minute by reason"),
             "timeseries",
             [
                 target(
@@ -712,14 +878,14 @@ def operations() -> JSON:
                     alias="$tag_reason ($tag_collector)",
                 )
             ],
-            description="Bad input by reason. Details: floorwatch quarantine, or the API.",
+            description=_("Bad input by reason. Details: floorwatch quarantine, or the API."),
             unit="short",
             custom=line(bars=True, stack=True),
             options=legend("sum"),
             width=12,
         ),
         Panel(
-            "Quarantined in the time range by reason",
+            _("Quarantined in the time range by reason"),
             "bargauge",
             [
                 target(
@@ -730,7 +896,7 @@ def operations() -> JSON:
                     alias="$tag_reason",
                 )
             ],
-            description="Increase of each reason's counter in the time range, all collectors.",
+            description=_("Increase of each reason's counter in the time range, all collectors."),
             unit="none",
             decimals=0,
             thresholds=thresholds((None, WARN)),
@@ -745,7 +911,7 @@ def operations() -> JSON:
     availability_colours = thresholds((None, BAD), (alerts.MIN_DATA_AVAILABILITY, WARN), (0.95, OK))
     health = [
         Panel(
-            "Readings arriving per 5 minutes",
+            _("Readings arriving per 5 minutes"),
             "timeseries",
             [
                 target(
@@ -754,14 +920,16 @@ def operations() -> JSON:
                     alias="$tag_school",
                 )
             ],
-            description="Live data flow per school; a drop to zero is a gateway or network fault.",
+            description=_(
+                "Live data flow per school; a drop to zero is a gateway or network fault."
+            ),
             unit="none",
             custom=line(stack=True, fill=30),
             options=legend("mean", "min"),
             width=12,
         ),
         Panel(
-            "Silent sensors",
+            _("Silent sensors"),
             "table",
             [
                 target(
@@ -769,27 +937,33 @@ def operations() -> JSON:
                     result_format="table",
                 )
             ],
-            description=(
-                f"Readings per sensor in the last {alerts.SILENT_ALERT_INTERVALS} report "
-                "intervals, fewest first: 0 (red) is silent, as in the sensor-silent alert."
-            ),
+            description=_(
+                "Readings per sensor in the last {intervals} report intervals, fewest first: "
+                "0 (red) is silent, as in the sensor-silent alert."
+            ).format(intervals=number(alerts.SILENT_ALERT_INTERVALS)),
             unit="none",
             decimals=0,
             time_from="24h",
             thresholds=thresholds((None, BAD), (1, OK)),
             overrides=[
                 {
-                    "matcher": {"id": "byName", "options": "readings"},
+                    "matcher": {"id": "byName", "options": label("readings")},
                     "properties": [
                         {"id": "custom.cellOptions", "value": {"type": "color-background"}}
                     ],
                 }
             ],
-            options={"showHeader": True, "sortBy": [{"displayName": "readings", "desc": False}]},
+            transformations=renamed_columns(
+                "municipality", "school", "entrance", "sensor_id", "readings"
+            ),
+            options={
+                "showHeader": True,
+                "sortBy": [{"displayName": label("readings"), "desc": False}],
+            },
             width=12,
         ),
         Panel(
-            "Data availability per entrance",
+            _("Data availability per entrance"),
             "bargauge",
             [
                 target(
@@ -798,7 +972,7 @@ def operations() -> JSON:
                     alias="$tag_entrance",
                 )
             ],
-            description=(
+            description=_(
                 "Readings received / expected, mean of the entrance's sensors (analytics, "
                 "per month). Below the contract minimum, KPIs are 'insufficient data'."
             ),
@@ -815,7 +989,7 @@ def operations() -> JSON:
             width=8,
         ),
         Panel(
-            "Sensor health",
+            _("Sensor health"),
             "table",
             [
                 target(
@@ -827,14 +1001,14 @@ def operations() -> JSON:
                     result_format="table",
                 )
             ],
-            description=(
+            description=_(
                 "Latest health per sensor from analytics: ok, suspect (with reasons) or silent."
             ),
             unit="short",
             time_from="62d",
             overrides=[
                 {
-                    "matcher": {"id": "byName", "options": "availability"},
+                    "matcher": {"id": "byName", "options": label("availability")},
                     "properties": [
                         {"id": "unit", "value": "percentunit"},
                         {"id": "thresholds", "value": availability_colours},
@@ -842,32 +1016,44 @@ def operations() -> JSON:
                     ],
                 },
                 {
-                    "matcher": {"id": "byName", "options": "status"},
+                    "matcher": {"id": "byName", "options": label("status")},
                     "properties": [
                         {"id": "custom.cellOptions", "value": {"type": "color-background"}},
                         {
                             "id": "mappings",
-                            "value": [
-                                {
-                                    "type": "value",
-                                    "options": {
-                                        "ok": {"color": OK, "index": 0},
-                                        "suspect": {"color": WARN, "index": 1},
-                                        "silent": {"color": BAD, "index": 2},
-                                    },
-                                }
-                            ],
+                            "value": [value_mapping({"ok": OK, "suspect": WARN, "silent": BAD})],
                         },
                     ],
                 },
                 {
-                    "matcher": {"id": "byName", "options": "suspect_minutes"},
+                    "matcher": {"id": "byName", "options": label("zone")},
+                    "properties": [
+                        {
+                            "id": "mappings",
+                            "value": [
+                                value_mapping(dict.fromkeys(("outside", "entry", "inner"), ""))
+                            ],
+                        }
+                    ],
+                },
+                {
+                    "matcher": {"id": "byName", "options": label("suspect_minutes")},
                     "properties": [{"id": "unit", "value": "m"}],
                 },
             ],
+            transformations=renamed_columns(
+                "availability",
+                "suspect_minutes",
+                "status",
+                "reasons",
+                "school",
+                "entrance",
+                "zone",
+                "sensor_id",
+            ),
             options={
                 "showHeader": True,
-                "sortBy": [{"displayName": "availability", "desc": False}],
+                "sortBy": [{"displayName": label("availability"), "desc": False}],
             },
             width=16,
         ),
@@ -875,16 +1061,16 @@ def operations() -> JSON:
     variables = [
         *location_variables("reading"),
         query_variable(
-            "collector", "Collector", 'SHOW TAG VALUES FROM "ingest" WITH KEY = "collector"'
+            "collector", _("Collector"), 'SHOW TAG VALUES FROM "ingest" WITH KEY = "collector"'
         ),
     ]
     return dashboard(
         uid="floorwatch-operations",
-        title="Floorwatch: operations",
-        description="Collectors, quarantined input, data availability and sensor health.",
-        tags=["operations", "technician"],
+        title=_("Floorwatch: operations"),
+        description=_("Collectors, quarantined input, data availability and sensor health."),
+        tags=[_("operations"), _("technician")],
         variables=variables,
-        sections=[("Ingest", ingest), ("Sensors and data availability", health)],
+        sections=[(_("Ingest"), ingest), (_("Sensors and data availability"), health)],
         time_from="now-6h",
         refresh="30s",
     )
@@ -898,9 +1084,11 @@ DASHBOARDS = {
 }
 
 
-def build_dashboards() -> dict[str, JSON]:
-    """File stem -> dashboard JSON model."""
-    return {name: make() for name, make in DASHBOARDS.items()}
+def build_dashboards(lang: str) -> dict[str, JSON]:
+    """File stem -> dashboard JSON model, its texts in `lang` (the queries are the same in
+    every language)."""
+    with language(lang):
+        return {name: make() for name, make in DASHBOARDS.items()}
 
 
 # --- provisioning ------------------------------------------------------------------------------
@@ -951,13 +1139,15 @@ def dashboard_provider() -> dict[str, Any]:
     }
 
 
-def provisioning_files() -> dict[str, dict[str, Any]]:
-    """Path relative to dashboards/provisioning -> YAML document."""
-    return {
-        "datasources/floorwatch.yaml": datasource_provisioning(),
-        "dashboards/floorwatch.yaml": dashboard_provider(),
-        "alerting/floorwatch.yaml": alerts.provisioning(),
-    }
+def provisioning_files(lang: str) -> dict[str, dict[str, Any]]:
+    """Path relative to dashboards/provisioning/<lang> -> YAML document (the alert texts are in
+    `lang`)."""
+    with language(lang):
+        return {
+            "datasources/floorwatch.yaml": datasource_provisioning(),
+            "dashboards/floorwatch.yaml": dashboard_provider(),
+            "alerting/floorwatch.yaml": alerts.provisioning(),
+        }
 
 
 HEADER = "# Generated by `floorwatch dashboards build` from dashboards/*.py: do not edit.\n"
@@ -980,19 +1170,23 @@ def render_yaml(document: dict[str, Any]) -> str:
     )
 
 
-def rendered_files() -> dict[Path, str]:
-    """Every generated file (absolute path) -> its text."""
-    files = {JSON_DIR / f"{name}.json": render_json(m) for name, m in build_dashboards().items()}
-    files.update(
-        {PROVISIONING_DIR / rel: render_yaml(doc) for rel, doc in provisioning_files().items()}
-    )
+def rendered_files(langs: tuple[str, ...] | None = None) -> dict[Path, str]:
+    """Every generated file (absolute path) -> its text: one set per language,
+    dashboards/json/<lang>/ and dashboards/provisioning/<lang>/ (Grafana's JSON is static, so
+    a deployment mounts or deploys the set in its language)."""
+    files: dict[Path, str] = {}
+    for lang in langs or languages():
+        for name, model in build_dashboards(lang).items():
+            files[JSON_DIR / lang / f"{name}.json"] = render_json(model)
+        for rel, doc in provisioning_files(lang).items():
+            files[PROVISIONING_DIR / lang / rel] = render_yaml(doc)
     return files
 
 
-def write_all() -> list[Path]:
-    """Write the generated files; return those whose content changed."""
+def write_all(langs: tuple[str, ...] | None = None) -> list[Path]:
+    """Write the generated files (every language, or `langs`); return those that changed."""
     changed = []
-    for path, text in rendered_files().items():
+    for path, text in rendered_files(langs).items():
         if not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)

@@ -9,6 +9,8 @@ import typer
 from dashboards.build import HERE, rendered_files, write_all
 from dashboards.deploy import DEFAULT_FOLDER, deploy
 from floorwatch.errors import ConfigError
+from floorwatch.i18n import check_language, languages
+from floorwatch.registry import load_registry
 from floorwatch.settings import load_settings
 
 app = typer.Typer(
@@ -24,14 +26,22 @@ def build(
         bool,
         typer.Option("--check", help="Only check that the committed files are up to date."),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help=f"Only this language ({', '.join(languages())}); default all."),
+    ] = None,
 ) -> None:
-    """Regenerate dashboards/json/*.json and dashboards/provisioning/ from dashboards/*.py.
+    """Regenerate dashboards/json/<lang>/*.json and dashboards/provisioning/<lang>/ from
+    dashboards/*.py, one set per language.
 
-    Example: floorwatch dashboards build
+    Example: floorwatch dashboards build --lang sv
     """
+    langs = (check_language(lang),) if lang else None
     if check:
         stale = [
-            p for p, text in rendered_files().items() if not p.exists() or p.read_text() != text
+            p
+            for p, text in rendered_files(langs).items()
+            if not p.exists() or p.read_text() != text
         ]
         for path in stale:
             typer.echo(f"stale: {path.relative_to(HERE.parent)}")
@@ -41,10 +51,10 @@ def build(
             )
         typer.echo("dashboards: generated files are up to date")
         return
-    changed = write_all()
+    changed = write_all(langs)
     for path in changed:
         typer.echo(f"wrote {path.relative_to(HERE.parent)}")
-    typer.echo(f"dashboards: {len(changed)} files changed, {len(rendered_files())} generated")
+    typer.echo(f"dashboards: {len(changed)} files changed, {len(rendered_files(langs))} generated")
 
 
 @app.command("deploy")
@@ -90,6 +100,14 @@ def deploy_command(
             help="With --alerts: e-mail addresses (comma-separated) for the contact point.",
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help=f"Language of the dashboards and alerts ({', '.join(languages())}); "
+            "default: the one the registry's contracts name.",
+        ),
+    ] = None,
 ) -> None:
     """Create or update the InfluxDB datasource and the four dashboards in an existing Grafana.
 
@@ -104,8 +122,15 @@ def deploy_command(
             "--influxdb-url (or FLOORWATCH_STORE_URL): Grafana reads InfluxDB, "
             f"got a {target.backend} store"
         )
+    chosen = check_language(lang) if lang else load_registry(settings.registry).language
     report = deploy(
-        url, token, target, folder=folder, with_alerts=with_alerts, alert_emails=alert_emails
+        url,
+        token,
+        target,
+        folder=folder,
+        with_alerts=with_alerts,
+        alert_emails=alert_emails,
+        lang=chosen,
     )
     typer.echo(f"datasource {report.datasource}: uid floorwatch-influxdb -> {target.base_url}")
     typer.echo(f"folder {report.folder}: {folder!r} (uid {report.folder_uid})")
@@ -120,4 +145,4 @@ def deploy_command(
             "sensor-silent) to the contact point floorwatch-facility in your notification "
             "policy, inner-floor-wet active in the time interval floorwatch-school-hours"
         )
-    typer.echo(f"deployed {len(report.dashboards)} dashboards to {report.grafana}")
+    typer.echo(f"deployed {len(report.dashboards)} dashboards ({chosen}) to {report.grafana}")

@@ -31,6 +31,7 @@ from dashboards import alerts
 from dashboards.build import build_dashboards
 from dashboards.model import DATASOURCE_UID, JSON
 from floorwatch.errors import AccessDenied, ConfigError, GrafanaError, InvalidRequest, NotFound
+from floorwatch.i18n import DEFAULT_LANGUAGE, language
 from floorwatch.settings import StoreTarget
 
 DATASOURCE_NAME = "Floorwatch InfluxDB"
@@ -134,10 +135,13 @@ def deploy(
     timeout_s: float = 15.0,
     with_alerts: bool = False,
     alert_emails: str | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> DeployReport:
     """Create or update the datasource, the folder and the dashboards in the Grafana at `url`;
     with `with_alerts` also the alert rules, the school-hours time interval and, given
     `alert_emails`, the e-mail contact point (the notification policy tree is left alone).
+    Dashboards and alert texts are in `lang`; their uids are the same in every language, so a
+    deploy in another language replaces the texts in place.
 
     `token` is a Grafana service account token (role Admin, for the datasource).
     """
@@ -147,7 +151,7 @@ def deploy(
         raise ConfigError(f"expected the Grafana URL as http(s)://host[:port], got {url!r}")
     api = GrafanaApi.from_url(url, credential=token, timeout=timeout_s)
     report = DeployReport(grafana=url)
-    models = dashboards if dashboards is not None else build_dashboards()
+    models = dashboards if dashboards is not None else build_dashboards(lang)
 
     source = datasource_model(influxdb)
     with _grafana_errors(url, "writing the datasource"):
@@ -190,7 +194,7 @@ def deploy(
         report.dashboards[dashboard_uid] = "updated" if found else "created"
         report.urls[dashboard_uid] = str(answer.get("url", "")) if isinstance(answer, dict) else ""
     if with_alerts:
-        with _grafana_errors(url, "writing the alert rules"):
+        with _grafana_errors(url, "writing the alert rules"), language(lang):
             _deploy_alerts(api, uid, alert_emails, report)
     return report
 

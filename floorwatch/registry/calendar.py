@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
+from floorwatch.i18n import N_
 from floorwatch.registry.schema import Calendar, DateSpan
 
 
@@ -70,22 +71,22 @@ def swedish_school_year(autumn_year: int) -> tuple[list[DateSpan], list[date], l
     spring_end = date(spring_year, 6, 12)
     easter = easter_sunday(spring_year)
     terms = [
-        DateSpan(name="autumn term", start=autumn_start, end=autumn_end),
-        DateSpan(name="spring term", start=spring_start, end=spring_end),
+        DateSpan(name=N_("autumn term"), start=autumn_start, end=autumn_end),
+        DateSpan(name=N_("spring term"), start=spring_start, end=spring_end),
     ]
     breaks = [
         DateSpan(
-            name="autumn break",
+            name=N_("autumn break"),
             start=_monday_of_week(autumn_year, 44),
             end=_monday_of_week(autumn_year, 44) + timedelta(days=4),
         ),
         DateSpan(
-            name="winter sports break",
+            name=N_("winter sports break"),
             start=_monday_of_week(spring_year, 7),
             end=_monday_of_week(spring_year, 7) + timedelta(days=4),
         ),
         DateSpan(
-            name="Easter break",
+            name=N_("Easter break"),
             start=easter + timedelta(days=1),
             end=easter + timedelta(days=5),
         ),

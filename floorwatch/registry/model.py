@@ -10,6 +10,7 @@ from functools import cached_property
 from itertools import pairwise
 
 from floorwatch.errors import NotFound
+from floorwatch.i18n import DEFAULT_LANGUAGE
 from floorwatch.localtime import active_on
 from floorwatch.registry.calendar import SchoolDays
 from floorwatch.registry.schema import (
@@ -85,6 +86,13 @@ class Registry:
     @cached_property
     def contracts(self) -> dict[str, Contract]:
         return {c.id: c for c in self.document.contracts}
+
+    @property
+    def language(self) -> str:
+        """The language the contracts name for reports, dashboards and alerts (they agree:
+        cross-checked); Swedish for a registry without contracts."""
+        contracts = self.document.contracts
+        return contracts[0].language if contracts else DEFAULT_LANGUAGE
 
     @cached_property
     def school_days(self) -> dict[str, SchoolDays]:
@@ -202,6 +210,13 @@ class Registry:
                         ("contracts", ci, "municipalities", mi),
                         f"unknown municipality {municipality!r}",
                     )
+            if contract.language != doc.contracts[0].language:
+                # One report and one set of dashboards serve every contract of a registry.
+                yield (
+                    ("contracts", ci, "language"),
+                    f"language {contract.language!r} differs from {doc.contracts[0].language!r} "
+                    f"of contract {doc.contracts[0].id!r}: contracts share their reports",
+                )
 
 
 def _duplicates(section: str, ids: Iterable[str]) -> Iterator[tuple[Loc, str]]:

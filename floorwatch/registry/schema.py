@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from floorwatch.errors import InvalidRequest
+from floorwatch.i18n import DEFAULT_LANGUAGE, check_language
 from floorwatch.readings import Kind
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
@@ -228,6 +230,19 @@ class Contract(_Model):
     min_data_availability: float = Field(default=0.8, ge=0, le=1)
     kpis: dict[KpiName, KpiTarget] = Field(min_length=1)
     bonus_malus: BonusMalus
+    language: str = Field(
+        default=DEFAULT_LANGUAGE,
+        description="language of its reports, dashboards and alerts (a catalogue in "
+        "floorwatch/locale, or en)",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        try:
+            return check_language(value)
+        except InvalidRequest as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _check(self) -> Contract:

@@ -97,6 +97,31 @@ def test_score_from_to_writes_points_report_and_csv(two_days: str, tmp_path: Pat
     assert len(cards) == 12
 
 
+def test_score_lang_overrides_the_registrys_language(two_days: str, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    done = floorwatch(
+        "score", "--from", "2026-10-01", "--to", "2026-10-02", "--format", "html", "--lang", "en",
+        "--out", str(out), "--store-url", two_days, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '<html lang="en">' in out.read_text() and "League table" in out.read_text()
+    reports = tmp_path / "reports"
+    default = (reports / "report-2026-10-01..2026-10-02.html").read_text()
+    assert default == (reports / "report-2026-10-01..2026-10-02.en.html").read_text()
+    swedish = (reports / "report-2026-10-01..2026-10-02.sv.html").read_text()
+    assert '<html lang="sv">' in swedish and "Rangordning" in swedish  # the pilot's language
+
+
+def test_an_unknown_language_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    done = floorwatch_main(
+        capsys, "score", "--period", "2026-10", "--lang", "de", "--store-url", "sqlite:///x.db"
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "error: language 'de' has no catalogue; available: en, sv"
+    ]
+
+
 def test_score_json_to_stdout_is_canonical(two_days: str, tmp_path: Path) -> None:
     done = floorwatch(
         "score", "--from", "2026-10-01", "--to", "2026-10-02", "--no-write",

@@ -73,7 +73,7 @@ def test_points_follow_the_store_contracts(fair) -> None:
 
 def test_report_is_self_contained_html_with_pictures(fair, tmp_path: Path) -> None:
     placed, _, scored = fair
-    path = write_report(scored, placed, tmp_path / "reports")
+    path = write_report(scored, placed, tmp_path / "reports", lang="en")
     assert path.name == "report-2026-10-01..2026-10-16.html"
     text = path.read_text()
     assert text.count("data:image/png;base64,") >= 3  # league, wet against rain, trends

@@ -163,7 +163,7 @@ def test_a_supplier_gets_only_its_own_report_view_and_no_comparison(api: Api) ->
     assert "torrgolv" in full and "entre-ren" in full
     for key, own, others in (
         ("supplier_entre", "entre-ren", ("torrgolv", "skrapzon", "TorrGolv", "Skrapzon")),
-        ("supplier_torr", "torrgolv", ("entre-ren", "skrapzon", "Entré", "Skrapzon")),
+        ("supplier_torr", "torrgolv", ("entre-ren", "skrapzon", "Entré Ren", "Skrapzon")),
     ):
         report = api.get(key, f"/api/v1/reports/{PERIOD}")
         assert report.status_code == 200

@@ -30,7 +30,7 @@ from tests.services import free_port
 
 TOKEN = "glsa_test_token"
 INFLUX = parse_store_url("influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch")
-UIDS = {m["uid"] for m in build_dashboards().values()}
+UIDS = {m["uid"] for m in build_dashboards("sv").values()}
 
 
 @dataclass
@@ -406,3 +406,34 @@ def test_alerts_are_deployed_with_the_provisioning_api_and_updated_on_a_second_r
 def test_without_alerts_no_alerting_call_is_made(grafana: GrafanaStandIn) -> None:
     deploy(grafana.url, TOKEN, INFLUX)
     assert not [r for r in grafana.requests if r.path.startswith("/api/v1/")]
+
+
+def test_cli_deploys_in_the_registrys_language_or_the_one_asked_for(
+    grafana: GrafanaStandIn, cli: Callable[..., CliResult]
+) -> None:
+    args = ["deploy", "--url", grafana.url, "--token", TOKEN, "--alerts"]
+    args += ["--influxdb-url", "influxdb://grafana-reader:reader-secret@influxdb:8086/floorwatch"]
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "deployed 4 dashboards (sv)" in result.stdout  # the pilot contract's language
+    titles = {d["dashboard"]["title"] for d in grafana.dashboards.values()}
+    assert "Floorwatch: entréer just nu" in titles
+    assert grafana.rules["floorwatch-inner-floor-wet"]["title"].startswith("Inre golvet vått")
+
+    result = cli(*args, "--lang", "en")  # same uids: the texts are replaced in place
+    assert result.returncode == 0, result.stderr
+    assert len(grafana.dashboards) == 4 and len(grafana.rules) == 2
+    titles = {d["dashboard"]["title"] for d in grafana.dashboards.values()}
+    assert "Floorwatch: entrance live" in titles
+    assert grafana.rules["floorwatch-inner-floor-wet"]["title"].startswith("Inner floor wet")
+
+    bad = cli(*args, "--lang", "de")
+    assert bad.returncode != 0
+    assert bad.stderr.strip() == "error: language 'de' has no catalogue; available: en, sv"
+
+
+def test_cli_builds_one_language(cli: Callable[..., CliResult]) -> None:
+    result = cli("build", "--check", "--lang", "sv")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout
+    assert cli("build", "--check", "--lang", "de").returncode != 0

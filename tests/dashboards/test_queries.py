@@ -33,7 +33,7 @@ from tests.dashboards.fill import (
 )
 from tests.services import InfluxDB
 
-DASHBOARDS = build_dashboards()
+DASHBOARDS = build_dashboards("en")  # the queries are the same in every language (test_structure)
 UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 MONTH_MS = 30 * UNITS_MS["d"]
 

@@ -1,4 +1,5 @@
-"""The committed dashboard JSON and provisioning files: generated, well-formed, consistent."""
+"""The committed dashboard JSON and provisioning files: generated, well-formed, consistent, one
+set per language (dashboards/json/<lang>/, dashboards/provisioning/<lang>/)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import pytest
 import yaml
 
 from dashboards import alerts
-from dashboards.build import JSON_DIR, PROVISIONING_DIR, rendered_files
+from dashboards.build import JSON_DIR, PROVISIONING_DIR, build_dashboards, rendered_files
 from dashboards.model import DATASOURCE_UID
+from floorwatch.i18n import language, languages
 from floorwatch.registry import Registry
 
-COMMITTED = {path.stem: json.loads(path.read_text()) for path in sorted(JSON_DIR.glob("*.json"))}
+COMMITTED = {
+    f"{path.parent.name}/{path.stem}": json.loads(path.read_text())
+    for path in sorted(JSON_DIR.glob("*/*.json"))
+}
 BUILTIN = {"timeFilter", "__interval", "__interval_ms", "tag_", "col"}
 
 
@@ -25,11 +30,14 @@ def test_committed_files_are_what_the_generator_produces() -> None:
         assert path.exists(), f"{path} missing: run floorwatch dashboards build"
         assert path.read_text() == text, f"{path} is stale: run floorwatch dashboards build"
     generated = {p for p in files if p.suffix == ".json"}
-    assert set(JSON_DIR.glob("*.json")) == generated  # no stray dashboards
+    assert set(JSON_DIR.glob("**/*.json")) == generated  # no stray dashboards
+    assert {p.parent.name for p in generated} == set(languages()) == {"en", "sv"}
 
 
-def test_four_dashboards_with_unique_stable_uids() -> None:
-    uids = [model["uid"] for model in COMMITTED.values()]
+@pytest.mark.parametrize("lang", languages())
+def test_four_dashboards_with_unique_stable_uids(lang: str) -> None:
+    models = [m for name, m in COMMITTED.items() if name.startswith(f"{lang}/")]
+    uids = [model["uid"] for model in models]
     assert len(uids) == 4 and len(set(uids)) == 4
     assert set(uids) == {
         "floorwatch-entrance-live",
@@ -37,11 +45,43 @@ def test_four_dashboards_with_unique_stable_uids() -> None:
         "floorwatch-supplier-outcomes",
         "floorwatch-operations",
     }
-    titles = [model["title"] for model in COMMITTED.values()]
+    titles = [model["title"] for model in models]
     assert len(set(titles)) == 4
-    for model in COMMITTED.values():
+    for model in models:
         assert model.get("id") is None  # ids are Grafana's; uids are ours
         assert len(model["uid"]) <= 40  # Grafana's limit
+
+
+def _queries(model: dict[str, Any]) -> list[Any]:
+    """Everything of a dashboard that reaches InfluxDB, in order."""
+    panels = [
+        (
+            p["type"],
+            p.get("timeFrom"),
+            [(t["refId"], t["query"], t["resultFormat"]) for t in p["targets"]],
+        )
+        for p in _panels(model)
+    ]
+    variables = [(v["name"], v["query"]) for v in model["templating"]["list"]]
+    return [model["uid"], model["time"], panels, variables]
+
+
+def test_queries_are_identical_in_every_language() -> None:
+    """Only the texts differ: tests/dashboards/test_queries.py runs one language's queries
+    against the real InfluxDB, and that covers them all."""
+    english = build_dashboards("en")
+    for lang in languages():
+        for name, model in build_dashboards(lang).items():
+            assert _queries(model) == _queries(english[name]), (lang, name)
+            assert [p["gridPos"] for p in model["panels"]] == [
+                p["gridPos"] for p in english[name]["panels"]
+            ]
+        with language(lang):
+            rules = alerts.rules()
+        with language("en"):
+            english_rules = alerts.rules()
+        assert [r["data"] for r in rules] == [r["data"] for r in english_rules]
+        assert [r["labels"] for r in rules] == [r["labels"] for r in english_rules]
 
 
 def _panels(model: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,7 +136,7 @@ def test_every_variable_used_is_defined_and_every_defined_one_is_used(name: str)
 
 
 def test_supplier_outcomes_has_a_supplier_variable_and_one_panel_per_kpi() -> None:
-    model = COMMITTED["supplier-outcomes"]
+    model = COMMITTED["sv/supplier-outcomes"]
     assert "supplier" in [v["name"] for v in model["templating"]["list"]]
     queries = " ".join(t["query"] for p in _panels(model) for t in p["targets"])
     for kpi in (
@@ -110,8 +150,11 @@ def test_supplier_outcomes_has_a_supplier_variable_and_one_panel_per_kpi() -> No
         assert f"\"kpi\" = '{kpi}'" in queries
 
 
-def test_datasource_and_dashboard_provisioning_fit_together() -> None:
-    datasources = yaml.safe_load((PROVISIONING_DIR / "datasources" / "floorwatch.yaml").read_text())
+@pytest.mark.parametrize("lang", languages())
+def test_datasource_and_dashboard_provisioning_fit_together(lang: str) -> None:
+    datasources = yaml.safe_load(
+        (PROVISIONING_DIR / lang / "datasources" / "floorwatch.yaml").read_text()
+    )
     (source,) = datasources["datasources"]
     assert source["uid"] == DATASOURCE_UID
     assert source["type"] == "influxdb"
@@ -119,12 +162,17 @@ def test_datasource_and_dashboard_provisioning_fit_together() -> None:
     # Secrets and addresses come from the environment, never from the repo.
     assert source["url"].startswith("$") and source["secureJsonData"]["password"].startswith("$")
     assert source["jsonData"]["dbName"].startswith("$")
-    provider = yaml.safe_load((PROVISIONING_DIR / "dashboards" / "floorwatch.yaml").read_text())
+    provider = yaml.safe_load(
+        (PROVISIONING_DIR / lang / "dashboards" / "floorwatch.yaml").read_text()
+    )
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards/floorwatch"
 
 
-def test_alert_rules_render_n_and_m_from_one_place() -> None:
-    document = yaml.safe_load((PROVISIONING_DIR / "alerting" / "floorwatch.yaml").read_text())
+@pytest.mark.parametrize("lang", languages())
+def test_alert_rules_render_n_and_m_from_one_place(lang: str) -> None:
+    document = yaml.safe_load(
+        (PROVISIONING_DIR / lang / "alerting" / "floorwatch.yaml").read_text()
+    )
     (group,) = document["groups"]
     rules = {rule["uid"]: rule for rule in group["rules"]}
     wet = rules["floorwatch-inner-floor-wet"]
@@ -161,6 +209,6 @@ def test_thresholds_agree_with_the_pilot_contract_and_sensors(registry: Registry
 
 
 def test_no_generated_file_holds_a_secret() -> None:
-    for path in [*JSON_DIR.glob("*.json"), *PROVISIONING_DIR.rglob("*.yaml")]:
+    for path in [*JSON_DIR.rglob("*.json"), *PROVISIONING_DIR.rglob("*.yaml")]:
         text = Path(path).read_text().lower()
         assert "password: " not in text.replace("password: $", "")

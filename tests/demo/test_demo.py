@@ -176,6 +176,7 @@ def test_report_and_docs_render_in_a_real_browser_without_errors(
         try:
             context = browser.new_context(
                 viewport={"width": 1280, "height": 900},
+                locale="sv-SE",  # a Swedish browser: Accept-Language sv-SE
                 extra_http_headers={"Authorization": f"Bearer {demo.key}"},
             )
             page = context.new_page()
@@ -200,6 +201,8 @@ def test_report_and_docs_render_in_a_real_browser_without_errors(
             assert len(images) >= 3, "the report's charts"
             assert all(done and width > 0 and height > 0 for done, width, height in images)
             assert PERIOD in page.title() + page.inner_text("body")
+            assert page.get_attribute("html", "lang") == "sv"
+            assert "Rangordning" in page.inner_text("body")
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
 
             response = page.goto(f"{demo.url}/docs", wait_until="load")
@@ -219,6 +222,81 @@ def test_report_and_docs_render_in_a_real_browser_without_errors(
     assert failed == [], failed
     assert errors == [], errors
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_the_demos_report_opens_in_swedish(demo: RunningDemo) -> None:
+    assert demo.report is not None
+    text = demo.report.read_text()
+    assert '<html lang="sv">' in text
+    assert f"Rena och torra entréer — rapport {PERIOD}" in text and "Rangordning" in text
+    assert "League table" not in text
+    # the same report in English beside it, for the API to serve to those who ask
+    english = demo.report.with_name(f"report-{PERIOD}.en.html").read_text()
+    assert '<html lang="en">' in english and "League table" in english
+
+
+def _chart_pages(pdf: Path) -> tuple[int, dict[str, list[int]], list[str]]:
+    """(pages, image digest -> the pages it is drawn on, each page's text)."""
+    import hashlib
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    drawn: dict[str, list[int]] = {}
+    texts = []
+    for number, page in enumerate(reader.pages, start=1):
+        texts.append(page.extract_text() or "")
+        for image in page.images:
+            digest = hashlib.sha256(image.data).hexdigest()
+            drawn.setdefault(digest, []).append(number)
+    return len(reader.pages), drawn, texts
+
+
+def test_the_report_prints_to_a4_with_every_chart_whole(demo: RunningDemo, tmp_path: Path) -> None:
+    """Printed by headless Chromium as a browser prints it (the print stylesheet, A4): a page
+    per supplier, no chart cut across two pages, the reproducibility block on the last page
+    alone. A chart cut by a page break is drawn on both pages: each must be on one."""
+    from playwright.sync_api import sync_playwright
+
+    assert demo.report is not None
+    pdf, control = tmp_path / "report.pdf", tmp_path / "control.pdf"
+    # The control: the first chart taller than a page, the stylesheet's cap removed; Chromium
+    # then slices it over two pages, and the check below must see that.
+    tall = demo.report.read_text().replace("max-height: 235mm;", "")
+    tall = tall.replace("<img alt=", "<img style='height:330mm;width:auto' alt=", 1)
+    (tmp_path / "tall.html").write_text(tall)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            page.goto(demo.report.as_uri(), wait_until="load")
+            charts = page.locator("figure.chart img").count()
+            suppliers = page.locator("section.supplier h3").all_inner_texts()
+            page.pdf(path=str(pdf), prefer_css_page_size=True)
+            page.goto((tmp_path / "tall.html").as_uri(), wait_until="load")
+            page.pdf(path=str(control), prefer_css_page_size=True)
+        finally:
+            browser.close()
+    _, control_drawn, _ = _chart_pages(control)
+    assert [len(where) for where in control_drawn.values()].count(2) == 1, control_drawn
+    pages, drawn, texts = _chart_pages(pdf)
+    assert charts >= 3 and sorted(suppliers) == ["entre-ren", "skrapzon", "torrgolv"]
+    assert len(drawn) == charts, "every chart printed"
+    cut = {digest[:8]: where for digest, where in drawn.items() if len(where) > 1}
+    assert not cut, f"charts cut across pages: {cut}"
+    # title and league table, a page or more per supplier, rain, data quality and method,
+    # reproducibility: at least 7 pages; a report of 12 installations fits in 20
+    assert 7 <= pages <= 20, pages
+    # each supplier starts a page (the first under the chapter's heading)
+    tops = [re.sub(r"^\s*Leverantörer och installationer\s*", "", t).lstrip() for t in texts]
+    starts = [next((n for n, t in enumerate(tops) if t.startswith(s)), None) for s in suppliers]
+    assert None not in starts and len(set(starts)) == 3, (starts, [t[:60] for t in texts])
+    assert texts[-1].lstrip().startswith("Reproducerbarhet")
+    assert "Registrets kontrollsumma" in texts[-1] and "Metod" not in texts[-1]
+    assert any("Metod" in text for text in texts[:-1])
+    print(f"report: {pages} A4 pages, {charts} charts")
 
 
 def test_ctrl_c_stops_everything_cleanly(demo: RunningDemo) -> None:

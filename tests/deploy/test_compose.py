@@ -191,8 +191,11 @@ def test_every_service_has_a_health_check_restart_policy_and_persistent_volumes(
 def test_grafana_is_provisioned_from_the_committed_files_with_every_variable_set() -> None:
     grafana = SERVICES["grafana"]
     mounts = bind_mounts("grafana")
-    assert mounts["/etc/grafana/provisioning"] == "./dashboards/provisioning"
-    assert mounts[CONTAINER_DASHBOARDS] == "./dashboards/json"
+    # One set of generated files per language; the deployment picks its own (Swedish default).
+    assert (
+        mounts["/etc/grafana/provisioning"] == "./dashboards/provisioning/${GRAFANA_LANGUAGE:-sv}"
+    )
+    assert mounts[CONTAINER_DASHBOARDS] == "./dashboards/json/${GRAFANA_LANGUAGE:-sv}"
     # Environment variables are upper case; Grafana leaves a rule's query model ($timeFilter)
     # and annotations ({{ $labels.x }}) uninterpolated.
     referenced = set()
