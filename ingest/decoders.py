@@ -86,12 +86,15 @@ _KIND_VALUES = frozenset(k.value for k in Kind)
 SENML_UNITS = KIND_UNITS
 # The kind a SenML record named after the sensor itself has, by its unit (`%`, `/`: its own).
 SENML_UNIT_KINDS: dict[str, str] = {
-    "Cel": Kind.TEMPERATURE,
-    "%RH": Kind.HUMIDITY,
-    "%EL": Kind.BATTERY,
-    "count": Kind.FOOTFALL,
-    "dBm": Kind.RSSI,
-    "dB": Kind.SNR,
+    unit: str(kind)
+    for unit, kind in (
+        ("Cel", Kind.TEMPERATURE),
+        ("%RH", Kind.HUMIDITY),
+        ("%EL", Kind.BATTERY),
+        ("count", Kind.FOOTFALL),
+        ("dBm", Kind.RSSI),
+        ("dB", Kind.SNR),
+    )
 }
 
 
