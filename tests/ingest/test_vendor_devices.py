@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from floorwatch.registry import PILOT
+from floorwatch.registry import PILOT, load_registry
 from floorwatch.store import Store
 from tests.ingest.helpers import collector_settings, publisher, running_collector, wait_until
 from tests.ingest.messages import (
@@ -351,6 +351,8 @@ def test_vendor_decoder_output_maps_without_code(
     store: Store,
     tmp_path: Path,
 ) -> None:
+    # every mapped path is one its model's decoder outputs: no warning
+    assert load_registry(vendor_registry).warnings == []
     now = int(time.time() * 1000) // 1000 * 1000
     traffic = vendor_traffic(now)
     total = sum(len(m) for m in traffic.messages.values())
