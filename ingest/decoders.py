@@ -737,16 +737,15 @@ def _planned_readings(
     """Readings of one non-plain mapping: from the payload itself, or one per logged record at
     the record's own time. Returns 1 when the mapping's fields were in the payload, else 0."""
     if plan.records is None:
+        if all(_at(decoded_fields, path) is _ABSENT for path in plan.paths):
+            return 0
         try:
             reading = _planned_reading(sensor_id, ranges, plan, decoded_fields, ts_ms, context, out)
+            if reading is not None:
+                out.readings.append(reading)
         except _Refused as refused:
             out.reject(refused.reason, refused.detail)
-            return 1
-        if reading is not None:
-            out.readings.append(reading)
-        return int(
-            reading is not None or any(_at(decoded_fields, p) is not _ABSENT for p in plan.paths)
-        )
+        return 1
     records = _at(decoded_fields, plan.records)
     if records is _ABSENT:
         return 0
