@@ -217,13 +217,16 @@ weather_app = typer.Typer(
 
 @weather_app.command("import")
 def weather_import(
-    directory: Annotated[Path, typer.Argument(help="Folder of SMHI JSON files.")],
+    directory: Annotated[Path, typer.Argument(help="Folder of SMHI JSON and CSV files.")],
     store_url: StoreUrl = None,
     old_store_url: OldStoreUrl = None,
 ) -> None:
-    """Import SMHI observation files (parameters 7 precipitation, 1 air temperature, 8 snow
-    depth) as readings of sensor smhi-<station>. Station and parameter from the JSON's
-    station.key/parameter.key or the name smhi-<station>-<parameter>.json.
+    """Import SMHI observation files, data.json or the corrected archive's data.csv
+    (parameters 7 precipitation, 5 daily precipitation, 1 air temperature, 8 snow depth), as
+    readings of sensor smhi-<station>; values of quality other than G (Y: suspect) go to
+    smhi-<station>-suspect. Station and parameter from the file (JSON station.key and
+    parameter.key, the CSV's header blocks) or its name smhi-<station>-<parameter>.json. A
+    file that cannot be used is named, the others imported, and the exit code is 2.
 
     Example: floorwatch weather import data/smhi/
     """
@@ -242,11 +245,22 @@ def weather_import(
             files = import_weather(store, directory, advance)
     finally:
         store.close()
+    unusable = [item for item in files if item.error is not None]
     for item in files:
+        if item.error is not None:
+            console.print(f"not imported: {item.error}", markup=False, soft_wrap=True)
+            continue
         console.print(
             f"{Path(item.path).name}: station {item.station} {item.kind}: "
-            f"{len(item.readings)} readings, {item.skipped} skipped"
+            f"{len(item.readings)} readings ({item.suspect} of quality other than G, kept "
+            f"apart), {item.skipped} skipped",
+            markup=False,
+            soft_wrap=True,
         )
     console.print(
-        f"imported {sum(len(f.readings) for f in files)} readings from {len(files)} files"
+        f"imported {sum(len(f.readings) for f in files)} readings from "
+        f"{len(files) - len(unusable)} files"
     )
+    if unusable:
+        reasons = "; ".join(str(item.error) for item in unusable)
+        raise InvalidRequest(f"{len(unusable)} of {len(files)} files could not be used: {reasons}")

@@ -6,7 +6,9 @@ Units per kind (the sensor protocol, README):
 - footfall: passages counted since the previous report (integer >= 0, stored as float)
 - temperature: degC; humidity: %RH; battery: % (0 to 100); rssi: dBm; snr: dB
 Weather observations imported from SMHI use the kinds precipitation (mm per hour),
-air_temperature (degC) and snow_depth (m), with sensor id ``smhi-<station>``.
+precipitation_day (mm per day, where a station has no hourly data), air_temperature (degC) and
+snow_depth (m), with sensor id ``smhi-<station>`` (``smhi-<station>-suspect`` for values SMHI
+has not approved).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Kind(StrEnum):
     RSSI = "rssi"
     SNR = "snr"
     PRECIPITATION = "precipitation"
+    PRECIPITATION_DAY = "precipitation_day"
     AIR_TEMPERATURE = "air_temperature"
     SNOW_DEPTH = "snow_depth"
 
@@ -33,7 +36,12 @@ class Kind(StrEnum):
 # Kinds a sensor is installed for (the registry's `kind`), as opposed to link quality and weather.
 MEASURED_KINDS = (Kind.MOISTURE, Kind.DIRT, Kind.FOOTFALL)
 LINK_KINDS = (Kind.RSSI, Kind.SNR)
-WEATHER_KINDS = (Kind.PRECIPITATION, Kind.AIR_TEMPERATURE, Kind.SNOW_DEPTH)
+WEATHER_KINDS = (
+    Kind.PRECIPITATION,
+    Kind.PRECIPITATION_DAY,
+    Kind.AIR_TEMPERATURE,
+    Kind.SNOW_DEPTH,
+)
 
 # Physically possible range per kind; values outside are rejected at ingest.
 VALID_RANGE: dict[Kind, tuple[float, float]] = {
@@ -46,6 +54,7 @@ VALID_RANGE: dict[Kind, tuple[float, float]] = {
     Kind.RSSI: (-200.0, 20.0),
     Kind.SNR: (-40.0, 40.0),
     Kind.PRECIPITATION: (0.0, 500.0),
+    Kind.PRECIPITATION_DAY: (0.0, 500.0),
     Kind.AIR_TEMPERATURE: (-60.0, 60.0),
     Kind.SNOW_DEPTH: (0.0, 10.0),
 }

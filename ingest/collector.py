@@ -58,8 +58,14 @@ from ingest.spool import CounterTotalsFile, Spool, SpooledBatch
 
 log = logging.getLogger("ingest.collector")
 
-# The uplink topic trees: native and SenML, ChirpStack v4, The Things Stack v3.
-TOPICS = ("floorwatch/up/#", "application/+/device/+/event/up", "v3/+/devices/+/up")
+# The uplink topic trees: native and SenML, ChirpStack v4 (uplinks and status events with the
+# battery level), The Things Stack v3 (`v3/{app}@{tenant}/...`, open source: `v3/{app}/...`).
+TOPICS = (
+    "floorwatch/up/#",
+    "application/+/device/+/event/up",
+    "application/+/device/+/event/status",
+    "v3/+/devices/+/up",
+)
 QUARANTINE_PAYLOAD_CHARS = 2_000  # quarantined payloads are truncated to this
 # A batch of bad readings gives this many quarantine records at most (all are counted), so one
 # broken device cannot flood the quarantine with copies of its payload.

@@ -40,7 +40,14 @@ import orjson
 
 from floorwatch.readings import VALID_RANGE, Kind, Reading
 from floorwatch.registry import Registry
-from floorwatch.registry.schema import FieldMapping
+from floorwatch.registry.schema import (
+    KIND_UNITS,
+    VOLTAGE_UNITS,
+    FieldMapping,
+    PathStep,
+    parse_path,
+    value_key,
+)
 
 REASONS = (
     "payload_too_large",
@@ -61,6 +68,10 @@ REASONS = (
     "empty_payload",
     "bad_senml",
     "unsupported_format",
+    "unmapped_value",
+    "simulated",
+    "no_battery_level",
+    "duplicate_time",
 )
 
 NATIVE_PREFIX = "floorwatch/up/"
@@ -68,29 +79,75 @@ SENML_RELATIVE_LIMIT_S = 2**28  # RFC 8428 4.5.3: smaller resolved times are rel
 SENML_VERSION = 10  # the version RFC 8428 defines; a pack needing a newer one is refused
 
 _CHIRPSTACK_TOPIC = re.compile(r"^application/([^/]+)/device/([0-9a-fA-F]{16})/event/up$")
-_TTS_TOPIC = re.compile(r"^v3/([^/@]+)@([^/]+)/devices/([^/]+)/up$")
+_CHIRPSTACK_STATUS = re.compile(r"^application/([^/]+)/device/([0-9a-fA-F]{16})/event/status$")
+# `@tenant` is absent on The Things Stack open-source edition.
+_TTS_TOPIC = re.compile(r"^v3/([^/@]+)(?:@([^/]+))?/devices/([^/]+)/up$")
 _KIND_VALUES = frozenset(k.value for k in Kind)
 
 # SenML units accepted per kind, with the factor to the kind's unit (floorwatch.readings).
-SENML_UNITS: dict[str, dict[str, float]] = {
-    Kind.MOISTURE: {"%": 1.0, "/": 100.0},
-    Kind.DIRT: {"%": 1.0, "/": 100.0},
-    Kind.FOOTFALL: {"count": 1.0},
-    Kind.TEMPERATURE: {"Cel": 1.0},
-    Kind.HUMIDITY: {"%RH": 1.0},
-    Kind.BATTERY: {"%": 1.0, "%EL": 1.0},
-    Kind.RSSI: {"dBm": 1.0},
-    Kind.SNR: {"dB": 1.0},
+SENML_UNITS = KIND_UNITS
+# The kind a SenML record named after the sensor itself has, by its unit (`%`, `/`: its own).
+SENML_UNIT_KINDS: dict[str, str] = {
+    unit: str(kind)
+    for unit, kind in (
+        ("Cel", Kind.TEMPERATURE),
+        ("%RH", Kind.HUMIDITY),
+        ("%EL", Kind.BATTERY),
+        ("count", Kind.FOOTFALL),
+        ("dBm", Kind.RSSI),
+        ("dB", Kind.SNR),
+    )
 }
 
 
 # --- what goes in ------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class MappingPlan:
+    """A field mapping with more than top-level numbers (paths, value map, unit, records),
+    its paths parsed and its unit conversion worked out once, at registry load.
+    factor: field unit -> kind unit (for a battery in volts: -> V); curve: (empty, full) in V."""
+
+    mapping: FieldMapping
+    kind: str
+    paths: tuple[tuple[PathStep, ...], ...]
+    records: tuple[PathStep, ...] | None
+    time_path: tuple[PathStep, ...] | None
+    factor: float
+    curve: tuple[float, float] | None
+
+    @classmethod
+    def of(cls, mapping: FieldMapping) -> MappingPlan:
+        kind = str(mapping.kind)
+        unit = mapping.unit
+        curve = None
+        if unit in VOLTAGE_UNITS:
+            factor = VOLTAGE_UNITS[unit]
+            assert mapping.empty is not None and mapping.full is not None  # the schema's check
+            curve = (mapping.empty * factor, mapping.full * factor)
+        else:
+            factor = KIND_UNITS.get(kind, {}).get(unit, 1.0) if unit is not None else 1.0
+        records = parse_path(mapping.records) if mapping.records is not None else None
+        if records is not None and records[-1] == -1:
+            records = records[:-1]  # `history[*]`: the list at `history`
+        return cls(
+            mapping,
+            kind,
+            tuple(parse_path(name) for name in mapping.fields),
+            records,
+            parse_path(mapping.time_field) if mapping.time_field is not None else None,
+            factor,
+            curve,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceInfo:
-    """A LoRaWAN device: the sensor it is and how its decoded fields map to readings."""
+    """A LoRaWAN device: the sensor it is and how its decoded fields map to readings.
+    `mappings` are plain (top-level numeric fields); `plans` the others."""
 
     sensor_id: str
     mappings: tuple[FieldMapping, ...]
+    plans: tuple[MappingPlan, ...] = ()
 
 
 class SensorCatalog:
@@ -112,7 +169,11 @@ class SensorCatalog:
                 for kind in place.sensor.kinds
             }
         self.devices: dict[str, DeviceInfo] = {
-            eui: DeviceInfo(place.sensor.id, tuple(place.sensor.lorawan.mappings))
+            eui: DeviceInfo(
+                place.sensor.id,
+                tuple(m for m in place.sensor.lorawan.mappings if m.plain),
+                tuple(MappingPlan.of(m) for m in place.sensor.lorawan.mappings if not m.plain),
+            )
             for eui, place in registry.sensors_by_dev_eui.items()
             if place.sensor.lorawan is not None
         }
@@ -160,8 +221,9 @@ class Rejection:
 @dataclass(slots=True)
 class Decoded:
     """Readings to store, rejections to quarantine, and updated counter totals to keep.
-    `counted_already`: people-counter readings left out because an uplink was not newer than
-    the last one counted (a redelivery): duplicates, not losses."""
+    `counted_already`: readings left out as duplicates, not losses: a people counter's uplink
+    not newer than the last one counted (a redelivery), a SenML record repeating an earlier
+    one of the pack (same kind and time)."""
 
     readings: list[Reading] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
@@ -364,6 +426,7 @@ def decode_senml(
     base_unit: str | None = None
     base_value = 0.0
     now_s = context.now_ms / 1000
+    seen: dict[tuple[str, int], float] = {}  # (kind, time) -> value: repeats are duplicates
     for index, record in enumerate(pack):
         try:
             if not isinstance(record, dict):
@@ -386,7 +449,9 @@ def decode_senml(
             name = base_name + (_senml_str(record, "n") if "n" in record else "")
             if not name:
                 raise _Refused("bad_senml", "record has no name (bn + n)")
-            kind = _senml_kind(name, sensor_id, context.catalog.own_kind[sensor_id])
+            kind = _senml_kind(
+                name, sensor_id, context.catalog.own_kind[sensor_id], record.get("u", base_unit)
+            )
             if "v" in record:
                 value = record["v"]
                 if type(value) is float or type(value) is int:
@@ -413,21 +478,35 @@ def decode_senml(
             if when < SENML_RELATIVE_LIMIT_S:
                 when = now_s + when
             ts_ms = _epoch_ms(when)
-            out.readings.append(_checked(sensor_id, ranges, kind, value, ts_ms, context))
+            reading = _checked(sensor_id, ranges, kind, value, ts_ms, context)
+            earlier = seen.get((kind, ts_ms))
+            if earlier is not None:  # a second record of this kind and time
+                out.counted_already += 1
+                if earlier != reading.value:
+                    raise _Refused(
+                        "duplicate_time",
+                        f"{kind} at {ts_ms} ms is {reading.value!r} here and {earlier!r} in an "
+                        "earlier record: the earlier one is kept",
+                    )
+                continue
+            seen[(kind, ts_ms)] = reading.value
+            out.readings.append(reading)
         except _Refused as refused:
             out.reject(refused.reason, f"record {index}: {refused.detail}")
     return out
 
 
-def _senml_kind(name: str, sensor_id: str, own_kind: str) -> str:
+def _senml_kind(name: str, sensor_id: str, own_kind: str, unit: Any = None) -> str:
     """The kind a resolved SenML name stands for, on the topic of `sensor_id`.
 
-    Accepted names: the sensor id itself (its own kind; ``"bn": "yst-ostra-main-inner-",
-    "n": "moisture"``), a bare kind (``"n": "temperature"``), or a kind after the sensor id and
-    ``:`` or ``/`` (``"bn": "urn:dev:floorwatch:<sensor_id>:", "n": "temperature"``).
+    Accepted names: the sensor id itself, or a URN ending in ``:`` and it
+    (``"urn:dev:ow:<sensor_id>"``), whose kind the unit says (`SENML_UNIT_KINDS`; `%`, `/` or
+    none: its own kind; ``"bn": "yst-ostra-main-inner-", "n": "moisture"``), a bare kind
+    (``"n": "temperature"``), or a kind after the sensor id and ``:`` or ``/``
+    (``"bn": "urn:dev:floorwatch:<sensor_id>:", "n": "temperature"``).
     """
-    if name == sensor_id:
-        return own_kind
+    if name == sensor_id or (name.endswith(sensor_id) and name[: -len(sensor_id)].endswith(":")):
+        return SENML_UNIT_KINDS.get(unit, own_kind) if type(unit) is str else own_kind
     cut = max(name.rfind(":"), name.rfind("/"))
     if cut < 0:
         return name  # a bare kind; unknown or not installed ones are refused by _checked
@@ -460,6 +539,9 @@ def decode_chirpstack(topic: str, payload: bytes, context: DecodeContext) -> Dec
     """A ChirpStack v4 uplink event: ``deviceInfo.devEui``, ``time``, ``object``, ``rxInfo[]``."""
     match = _CHIRPSTACK_TOPIC.match(topic)
     if match is None:
+        status = _CHIRPSTACK_STATUS.match(topic)
+        if status is not None:
+            return decode_chirpstack_status(status.group(2), payload, context)
         return Decoded().reject(
             "bad_topic", f"expected application/<app>/device/<devEui>/event/up, got {topic!r}"
         )
@@ -488,12 +570,16 @@ def decode_things_stack(topic: str, payload: bytes, context: DecodeContext) -> D
     match = _TTS_TOPIC.match(topic)
     if match is None:
         return Decoded().reject(
-            "bad_topic", f"expected v3/<app>@<tenant>/devices/<id>/up, got {topic!r}"
+            "bad_topic", f"expected v3/<app>[@<tenant>]/devices/<id>/up, got {topic!r}"
         )
     try:
         message = _parse_json(payload)
         if not isinstance(message, dict):
             raise _Refused("not_an_object", f"expected an object, got {type(message).__name__}")
+        if message.get("simulated") is True:
+            raise _Refused(
+                "simulated", "a simulated uplink (the console's Simulate uplink), not a measurement"
+            )
         ids = _object(message, "end_device_ids")
         dev_eui = _string(ids, "dev_eui", "end_device_ids.dev_eui").lower()
         device = _device(dev_eui, context)
@@ -505,6 +591,33 @@ def decode_things_stack(topic: str, payload: bytes, context: DecodeContext) -> D
     except _Refused as refused:
         return Decoded().reject(refused.reason, refused.detail)
     return _lorawan_readings(device, decoded_fields, ts_ms, links, context)
+
+
+def decode_chirpstack_status(topic_eui: str, payload: bytes, context: DecodeContext) -> Decoded:
+    """A ChirpStack v4 status event (``.../event/status``): the device's answer to DevStatusReq.
+    ``batteryLevel`` (%) becomes a battery reading; left out, it is 0 (the Protobuf JSON mapping
+    omits zeros) unless ``externalPowerSource`` or ``batteryLevelUnavailable`` is set. ``margin``
+    (the downlink's demodulation margin, dB) is not a reading."""
+    try:
+        event = _parse_json(payload)
+        if not isinstance(event, dict):
+            raise _Refused("not_an_object", f"expected an object, got {type(event).__name__}")
+        info = _object(event, "deviceInfo")
+        dev_eui = _string(info, "devEui", "deviceInfo.devEui").lower()
+        if dev_eui != topic_eui.lower():
+            raise _Refused("bad_topic", f"devEui {dev_eui} differs from the topic's")
+        device = _device(dev_eui, context)
+        ts_ms = _uplink_time(event.get("time"), context)
+        if event.get("externalPowerSource") is True:
+            raise _Refused("no_battery_level", "the device is mains powered (externalPowerSource)")
+        if event.get("batteryLevelUnavailable") is True:
+            raise _Refused("no_battery_level", "the device cannot measure its battery")
+        level = event.get("batteryLevel", 0.0)
+        ranges = context.catalog.ranges.get(device.sensor_id, {})
+        reading = _checked(device.sensor_id, ranges, str(Kind.BATTERY), level, ts_ms, context)
+    except _Refused as refused:
+        return Decoded().reject(refused.reason, refused.detail)
+    return Decoded(readings=[reading])
 
 
 def _object(parent: dict[str, Any], key: str, label: str | None = None) -> dict[str, Any]:
@@ -579,8 +692,17 @@ def _lorawan_readings(
             out.readings.append(_checked(sensor_id, ranges, kind, value, ts_ms, context))
         except _Refused as refused:
             out.reject(refused.reason, refused.detail)
+    for plan in device.plans:
+        mapped += _planned_readings(sensor_id, ranges, plan, decoded_fields, ts_ms, context, out)
     if mapped == 0:
-        wanted = sorted({name for m in device.mappings for name in m.fields})
+        wanted = sorted(
+            {name for m in device.mappings for name in m.fields}
+            | {
+                f"{p.mapping.records}: {n}" if p.records else n
+                for p in device.plans
+                for n in p.mapping.fields
+            }
+        )
         out.reject("missing_field", f"no mapped field ({', '.join(wanted)}) in the decoded payload")
     for kind, value in _link_quality(links).items():
         try:
@@ -588,6 +710,126 @@ def _lorawan_readings(
         except _Refused as refused:
             out.reject(refused.reason, f"link quality: {refused.detail}")
     return out
+
+
+_ABSENT = object()
+
+
+def _at(document: Any, path: tuple[PathStep, ...]) -> Any:
+    """The value at a path in decoded JSON, or _ABSENT."""
+    for step in path:
+        if type(step) is int:
+            if not isinstance(document, list) or step >= len(document):
+                return _ABSENT
+        elif not isinstance(document, dict) or step not in document:
+            return _ABSENT
+        document = document[step]
+    return document
+
+
+def _planned_readings(
+    sensor_id: str,
+    ranges: Mapping[str, tuple[float, float]],
+    plan: MappingPlan,
+    decoded_fields: dict[str, Any],
+    ts_ms: int,
+    context: DecodeContext,
+    out: Decoded,
+) -> int:
+    """Readings of one non-plain mapping: from the payload itself, or one per logged record at
+    the record's own time. Returns 1 when the mapping's fields were in the payload, else 0."""
+    if plan.records is None:
+        if all(_at(decoded_fields, path) is _ABSENT for path in plan.paths):
+            return 0
+        try:
+            reading = _planned_reading(sensor_id, ranges, plan, decoded_fields, ts_ms, context, out)
+            if reading is not None:
+                out.readings.append(reading)
+        except _Refused as refused:
+            out.reject(refused.reason, refused.detail)
+        return 1
+    records = _at(decoded_fields, plan.records)
+    if records is _ABSENT:
+        return 0
+    label = plan.mapping.records
+    if not isinstance(records, list):
+        out.reject("wrong_type", f"{label} must be a list, got {type(records).__name__}")
+        return 1
+    assert plan.time_path is not None  # the schema requires time_field with records
+    for index, record in enumerate(records):
+        try:
+            when = _at(record, plan.time_path)
+            if when is _ABSENT:
+                raise _Refused("missing_field", f"no {plan.mapping.time_field}")
+            if type(when) is int or type(when) is float:
+                record_ms = _epoch_ms(when)
+            elif type(when) is str:
+                record_ms = _rfc3339_ms(when)
+            else:
+                raise _Refused("wrong_type", f"{plan.mapping.time_field} must be a time")
+            reading = _planned_reading(sensor_id, ranges, plan, record, record_ms, context, out)
+            if reading is not None:
+                out.readings.append(reading)
+        except _Refused as refused:
+            out.reject(refused.reason, f"{label}[{index}]: {refused.detail}")
+    return 1
+
+
+def _planned_reading(
+    sensor_id: str,
+    ranges: Mapping[str, tuple[float, float]],
+    plan: MappingPlan,
+    document: Any,
+    ts_ms: int,
+    context: DecodeContext,
+    out: Decoded,
+) -> Reading | None:
+    """One reading of a mapping from `document` (the payload or one record); None when none of
+    its fields is there, or a counter has nothing to subtract from yet."""
+    mapping = plan.mapping
+    raw = [_at(document, path) for path in plan.paths]
+    if all(value is _ABSENT for value in raw):
+        return None
+    if any(value is _ABSENT for value in raw):
+        missing = [
+            name for name, value in zip(mapping.fields, raw, strict=True) if value is _ABSENT
+        ]
+        raise _Refused("missing_field", f"{plan.kind}: no {', '.join(missing)}")
+    numbers = [
+        _mapped_number(mapping, name, value)
+        for name, value in zip(mapping.fields, raw, strict=True)
+    ]
+    if mapping.cumulative:
+        total = _passages(sensor_id, mapping, numbers, ts_ms, context, out)
+        if total is None:
+            return None
+        if math.isnan(total):
+            out.counted_already += 1
+            return None
+    else:
+        total = sum(numbers)
+    value = total * mapping.scale + mapping.offset
+    if plan.curve is not None:  # volts along the discharge curve -> %, clamped to 0..100
+        empty, full = plan.curve
+        value = min(100.0, max(0.0, (value * plan.factor - empty) / (full - empty) * 100.0))
+    else:
+        value *= plan.factor
+    return _checked(sensor_id, ranges, plan.kind, round(value, 3), ts_ms, context)
+
+
+def _mapped_number(mapping: FieldMapping, name: str, value: Any) -> float:
+    """A decoded value as a number: through the value map if the mapping has one."""
+    if mapping.values is None:
+        return _field_number({name: value}, name)
+    key = value_key(value)
+    number = mapping.values.get(key) if key is not None else None
+    if number is None:
+        allowed = ", ".join(repr(k) for k in mapping.values)
+        shown = repr(value)[:60]
+        raise _Refused(
+            "unmapped_value", f"{mapping.kind}: {name} = {shown} is not in its values ({allowed})"
+        )
+    return number
 
 
 def _field_number(decoded_fields: dict[str, Any], name: str) -> float:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from floorwatch.readings import Kind
+from floorwatch.readings import MEASURED_KINDS, Kind
 from simulators.scenario import Faults, rng_for
 from simulators.sensors import SensorSeries, quantise
 
@@ -45,12 +45,14 @@ class FaultLog:
 
 
 def _chosen(series: list[SensorSeries], share: float, seed: int, name: str) -> list[int]:
-    """Indices of the sensors a sensor-wide fault hits: the share, at least one."""
-    if not series:
+    """Indices of the sensors a sensor-wide fault hits: the share, at least one, of the
+    sensors the KPIs read (climate sensors are left as they are)."""
+    measuring = [i for i, s in enumerate(series) if s.kind in MEASURED_KINDS]
+    if not measuring:
         return []
     rng = rng_for(seed, "fault", name)
-    count = min(len(series), max(1, round(share * len(series))))
-    return sorted(int(i) for i in rng.choice(len(series), count, replace=False))
+    count = min(len(measuring), max(1, round(share * len(measuring))))
+    return sorted(measuring[int(i)] for i in rng.choice(len(measuring), count, replace=False))
 
 
 def _spike(values: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:

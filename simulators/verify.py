@@ -137,7 +137,7 @@ def burst(
         cumulative = {
             str(m.kind)
             for m in (place.sensor.lorawan.mappings if place.sensor.lorawan else [])
-            if m.cumulative
+            if m.cumulative and encoder.format in ("chirpstack", "tts")
         }
         for i in range(count):
             for kind in kinds:

@@ -27,3 +27,5 @@ def validate(
     typer.echo(f"{path}: valid ({len(registry.files)} files, {registry.content_hash})")
     for name, count in registry.summary().items():
         typer.echo(f"  {name:20} {count}")
+    for problem in registry.warnings:
+        typer.echo(f"warning: {problem}", err=True)

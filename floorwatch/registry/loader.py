@@ -187,4 +187,8 @@ def load_registry(path: Path | None = None) -> Registry:
     ]
     if cross:
         raise RegistryError(cross)
+    registry.warnings = [
+        Problem(*sources.locate(loc, str(files[0])), _dotted(loc), message)
+        for loc, message in registry.check_warnings()
+    ]
     return registry

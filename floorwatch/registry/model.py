@@ -9,11 +9,14 @@ from datetime import date
 from functools import cached_property
 from itertools import pairwise
 
-from floorwatch.errors import NotFound
+from floorwatch.errors import NotFound, Problem
 from floorwatch.i18n import DEFAULT_LANGUAGE
 from floorwatch.localtime import active_on
+from floorwatch.readings import Kind
 from floorwatch.registry.calendar import SchoolDays
+from floorwatch.registry.devices import DEVICE_FIELDS, known_paths, mapped_path
 from floorwatch.registry.schema import (
+    VOLTAGE_UNITS,
     Contract,
     Entrance,
     Installation,
@@ -52,6 +55,7 @@ class Registry:
         self.document = document
         self.content_hash = content_hash
         self.files = files
+        self.warnings: list[Problem] = []  # warnings, with their place (the loader's)
 
     # --- lookups -----------------------------------------------------------------------------
     @cached_property
@@ -179,6 +183,7 @@ class Registry:
                         if eui in eui_seen:
                             yield (*s_at, "lorawan", "dev_eui"), f"dev_eui {eui} is used twice"
                         eui_seen[eui] = s_at
+                        yield from _volts_as_percent(sensor, s_at)
 
         suppliers = {s.id for s in doc.suppliers}
         contracts = {c.id for c in doc.contracts}
@@ -216,6 +221,66 @@ class Registry:
                     ("contracts", ci, "language"),
                     f"language {contract.language!r} differs from {doc.contracts[0].language!r} "
                     f"of contract {doc.contracts[0].id!r}: contracts share their reports",
+                )
+
+    def check_warnings(self) -> list[tuple[Loc, str]]:
+        """What is valid but probably wrong: a mapped path the device's decoder never outputs,
+        a device model whose decoder output is not known here."""
+        found: list[tuple[Loc, str]] = []
+        for si, school in enumerate(self.document.schools):
+            for ei, entrance in enumerate(school.entrances):
+                for ni, sensor in enumerate(entrance.sensors):
+                    device = sensor.lorawan
+                    if device is None or device.model is None:
+                        continue
+                    at: Loc = ("schools", si, "entrances", ei, "sensors", ni, "lorawan")
+                    known = known_paths(device.model)
+                    if known is None:
+                        found.append(
+                            (
+                                (*at, "model"),
+                                f"no decoder output known for model {device.model!r}: its "
+                                f"paths are not checked (known: {', '.join(DEVICE_FIELDS)})",
+                            )
+                        )
+                        continue
+                    for mi, mapping in enumerate(device.mappings):
+                        for fi, name in enumerate(mapping.fields):
+                            if mapped_path(mapping.records, name) not in known:
+                                found.append(
+                                    (
+                                        (*at, "mappings", mi, "fields", fi),
+                                        f"{name!r}"
+                                        + (f" in {mapping.records}" if mapping.records else "")
+                                        + f" is never in the decoded payload of {device.model} "
+                                        f"(it gives {_some(DEVICE_FIELDS[device.model])})",
+                                    )
+                                )
+        return found
+
+
+def _some(names: Iterable[str], shown: int = 8) -> str:
+    names = list(names)
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _volts_as_percent(sensor: Sensor, at: Loc) -> Iterator[tuple[Loc, str]]:
+    """A battery mapping on a field the device's decoder gives in volts, without unit: V."""
+    assert sensor.lorawan is not None
+    known = known_paths(sensor.lorawan.model) if sensor.lorawan.model else None
+    if not known:
+        return
+    for mi, mapping in enumerate(sensor.lorawan.mappings):
+        if mapping.kind != Kind.BATTERY or mapping.unit is not None:
+            continue
+        for name in mapping.fields:
+            unit = known.get(mapped_path(mapping.records, name))
+            if unit in VOLTAGE_UNITS:
+                yield (
+                    (*at, "lorawan", "mappings", mi, "unit"),
+                    f"{name} of {sensor.lorawan.model} is in {unit}: give unit: {unit} with "
+                    "empty and full, so that a voltage is never stored as a percentage",
                 )
 
 

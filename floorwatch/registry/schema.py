@@ -38,12 +38,86 @@ class Municipality(_Model):
     name: str
 
 
+# Units a mapped field (or a SenML record) may be in, per kind, with the factor to the kind's
+# unit (floorwatch.readings). The names are the SenML units registry's (RFC 8428, section 12.1).
+KIND_UNITS: dict[str, dict[str, float]] = {
+    Kind.MOISTURE: {"%": 1.0, "/": 100.0},
+    Kind.DIRT: {"%": 1.0, "/": 100.0},
+    Kind.FOOTFALL: {"count": 1.0},
+    Kind.TEMPERATURE: {"Cel": 1.0},
+    Kind.HUMIDITY: {"%RH": 1.0},
+    Kind.BATTERY: {"%": 1.0, "%EL": 1.0},
+    Kind.RSSI: {"dBm": 1.0},
+    Kind.SNR: {"dB": 1.0},
+}
+# A battery reported in volts becomes % through its discharge curve (`empty`, `full`).
+VOLTAGE_UNITS: dict[str, float] = {"V": 1.0, "mV": 0.001}
+
+PathStep = str | int  # a key of an object, or an index into a list (-1: every element, [*])
+_PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]|(\.)")
+
+
+def parse_path(text: str) -> tuple[PathStep, ...]:
+    """A decoded-payload path: keys joined by dots, list indices in brackets, `[*]` for every
+    element (`line_1.total_in`, `sensors[0].value`, `history[*]`). Raises ValueError."""
+    steps: list[PathStep] = []
+    position = 0
+    expect_key = True
+    while position < len(text):
+        match = _PATH_STEP.match(text, position)
+        if match is None:
+            raise ValueError(f"bad path {text!r} at character {position + 1}")
+        key, index, dot = match.groups()
+        if dot is not None:
+            if expect_key:
+                raise ValueError(f"bad path {text!r}: empty key at character {position + 1}")
+            expect_key = True
+        elif key is not None:
+            if not expect_key:
+                raise ValueError(f"bad path {text!r}: a key must follow a dot")
+            steps.append(key)
+            expect_key = False
+        else:
+            if not steps:
+                raise ValueError(f"bad path {text!r}: starts with an index")
+            steps.append(-1 if index == "*" else int(index))
+            expect_key = False
+        position = match.end()
+    if not steps or expect_key:
+        raise ValueError(f"bad path {text!r}")
+    return tuple(steps)
+
+
+def value_key(value: object) -> str | None:
+    """The key a decoded value is looked up by in a value map: strings as they are, booleans as
+    `true`/`false`, whole numbers as digits; None for anything else."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    return None
+
+
+# Field names that say "volts" (BAT_V, battery_voltage, vdd): a battery mapping on one of these
+# must state its unit, so that a voltage is never stored as a percentage.
+_VOLT_NAME = re.compile(r"(volt|vdd|vbat|bat_?v$|_v$)", re.IGNORECASE)
+
+
 class FieldMapping(_Model):
     """How decoded LoRaWAN fields become a reading: value = (sum of fields) * scale + offset.
 
     With `cumulative`, the fields are running totals (a people counter's total in/out): the
     reading is the increase since the previous uplink; a drop is a counter reset, or a wrap
     at `counter_max` when the previous total was near it.
+
+    Fields are paths into the decoded payload (`line_1.total_in`, `sensors[0].value`).
+    `values` maps strings and booleans to numbers (`{normal: 0, leak: 100}`). `unit` is the
+    field's own unit (SenML names: `%`, `Cel`, `%RH`, `V`, `mV`, ...), converted to the kind's;
+    a battery in volts becomes % along `empty`..`full` (in `unit`), clamped to 0..100.
+    `records` is the path of a list of logged records (`history[*]`): each record gives a
+    reading at its own time, `time_field` (epoch seconds or RFC 3339), with `fields` inside it.
     """
 
     kind: Kind
@@ -52,10 +126,89 @@ class FieldMapping(_Model):
     offset: float = 0.0
     cumulative: bool = False
     counter_max: int | None = Field(default=None, gt=0)
+    values: dict[str, float] | None = Field(default=None, min_length=1)
+    unit: str | None = None
+    empty: float | None = None
+    full: float | None = None
+    records: str | None = None
+    time_field: str | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _value_keys(cls, value: object) -> object:
+        # YAML reads `true:` and `1:` as a boolean and a number: key them as decoded values are.
+        if isinstance(value, dict):
+            keys = [value_key(key) if not isinstance(key, str) else key for key in value]
+            if None in keys:
+                raise ValueError("value map keys must be strings, booleans or whole numbers")
+            return dict(zip(keys, value.values(), strict=True))
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> FieldMapping:
+        for name in self.fields:
+            if -1 in parse_path(name):
+                raise ValueError(f"field {name!r}: [*] belongs in records, not in fields")
+        if self.records is not None:
+            parse_path(self.records)
+            if self.time_field is None:
+                raise ValueError("records needs time_field (the record's own time)")
+            if self.cumulative:
+                raise ValueError("records cannot be cumulative: map the period counts instead")
+        if self.time_field is not None:
+            if self.records is None:
+                raise ValueError("time_field belongs to records")
+            parse_path(self.time_field)
+        if self.cumulative and self.values is not None:
+            raise ValueError("a cumulative mapping cannot have a value map")
+        curve = self.empty is not None or self.full is not None
+        if self.unit in VOLTAGE_UNITS:
+            if self.kind != Kind.BATTERY:
+                raise ValueError(f"unit {self.unit} is for a battery only, not {self.kind}")
+            if self.empty is None or self.full is None:
+                raise ValueError(
+                    f"a battery in {self.unit} needs empty and full (its discharge curve) to "
+                    "become %"
+                )
+            if self.empty >= self.full:
+                raise ValueError("empty must be below full")
+        elif curve:
+            raise ValueError("empty and full need a battery in V or mV")
+        elif self.unit is not None:
+            units = KIND_UNITS.get(self.kind)
+            if units is None or self.unit not in units:
+                allowed = sorted(units or ()) + (["V", "mV"] if self.kind == Kind.BATTERY else [])
+                raise ValueError(f"unit {self.unit!r} is not one of {self.kind}: {allowed}")
+        elif self.kind == Kind.BATTERY:
+            volts = [name for name in self.fields if _VOLT_NAME.search(name.rsplit(".", 1)[-1])]
+            if volts:
+                raise ValueError(
+                    f"{volts[0]} reads as volts: give unit: V with empty and full, or unit: '%' "
+                    "if it is a percentage"
+                )
+        return self
+
+    @property
+    def plain(self) -> bool:
+        """Only top-level field names and numbers: the collector's fast path."""
+        return (
+            self.values is None
+            and self.unit is None
+            and self.records is None
+            and all(_PLAIN_NAME.fullmatch(name) for name in self.fields)
+        )
+
+
+_PLAIN_NAME = re.compile(r"[^.\[\]]+")
 
 
 class LoRaWANDevice(_Model):
+    """A LoRaWAN device. `model` names its vendor decoder as The Things Network's device
+    repository does (`milesight-iot/em300-sld`): `registry validate` then warns about a mapped
+    path that decoder never outputs (floorwatch.registry.devices)."""
+
     dev_eui: str
+    model: str | None = None
     mappings: list[FieldMapping] = Field(min_length=1)
 
     @field_validator("dev_eui")
@@ -67,10 +220,11 @@ class LoRaWANDevice(_Model):
 
 
 class Sensor(_Model):
-    """A sensor in one zone of one entrance. report_interval in seconds."""
+    """A sensor in one zone of one entrance. report_interval in seconds. A climate sensor
+    (own kind temperature or humidity) is recorded but counts in no KPI's data availability."""
 
     id: Id
-    kind: Literal[Kind.MOISTURE, Kind.DIRT, Kind.FOOTFALL]
+    kind: Literal[Kind.MOISTURE, Kind.DIRT, Kind.FOOTFALL, Kind.TEMPERATURE, Kind.HUMIDITY]
     zone: Zone
     report_interval: int = Field(default=300, gt=0, le=86_400)
     also: list[Kind] = Field(default_factory=list, description="optional extra kinds it reports")

@@ -145,6 +145,7 @@ def pilot_readings(
                 ("entry", "dirt"): entry_dirt,
                 ("inner", "dirt"): inner_dirt,
                 ("entry", "footfall"): passages,
+                ("entry", "temperature"): 18.0 + wiggle,  # a climate sensor: in no KPI
             }
             for sensor in entrance.sensors:
                 frames.append(

@@ -225,7 +225,7 @@ def insufficient_october(registry: Registry, tmp_path_factory: pytest.TempPathFa
 
 def test_results_round_trip_through_both_stores(insufficient_october, registry, store) -> None:
     written = write_results(store, insufficient_october, registry)
-    assert written == 12 * 6 + 12 + 1 + 90 + len(store.read_points("trend"))
+    assert written == 12 * 6 + 12 + 1 + 91 + len(store.read_points("trend"))
     kpi = store.read_points("kpi", tags={"installation": "inst-yst-ostra-main"})
     assert len(kpi) == 6 and set(kpi["status"]) == {"insufficient"}
     assert set(kpi["period"]) == {"2026-10"}
@@ -235,4 +235,4 @@ def test_results_round_trip_through_both_stores(insufficient_october, registry, 
     document = json.loads(card["document"].iloc[0])
     assert document["installation"] == "inst-yst-ostra-main" and document["score"] is None
     health = store.read_points("sensor_health", tags={"period": "2026-10"})
-    assert len(health) == 90 and set(health["status"]) == {"silent"}
+    assert len(health) == 91 and set(health["status"]) == {"silent"}

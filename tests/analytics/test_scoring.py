@@ -63,12 +63,12 @@ def test_points_follow_the_store_contracts(fair) -> None:
     comparison = store.read_points("comparison")
     assert json.loads(comparison["document"].iloc[0])["ranking"][0]["supplier"] == "entre-ren"
     health = store.read_points("sensor_health")
-    assert len(health) == 90 and set(health["status"]) == {"ok"}
+    assert len(health) == 91 and set(health["status"]) == {"ok"}
     trend = store.read_points("trend", tags={"entrance": "trb-vastervang-main"})
     assert set(trend["metric"]) == {
         "grit_load", "wet_minutes", "cleaning_interventions", "slip_exposure",
     }  # fmt: skip
-    assert written == len(kpi) * 12 + 12 + 1 + 90 + len(store.read_points("trend"))
+    assert written == len(kpi) * 12 + 12 + 1 + 91 + len(store.read_points("trend"))
 
 
 def test_report_is_self_contained_html_with_pictures(fair, tmp_path: Path) -> None:

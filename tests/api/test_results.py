@@ -97,7 +97,7 @@ def test_quarantine_newest_first_and_by_reason(api: Api) -> None:
 def test_registry_endpoints(api: Api) -> None:
     assert len(api.get("admin", "/api/v1/schools").json()) == 7
     assert len(api.get("admin", "/api/v1/entrances").json()) == 15
-    assert len(api.get("admin", "/api/v1/sensors").json()) == 90
+    assert len(api.get("admin", "/api/v1/sensors").json()) == 91
     assert len(api.get("admin", "/api/v1/installations").json()) == 12
     sensor = api.get("admin", "/api/v1/sensors/yst-ostra-main-entry-footfall").json()
     assert sensor["lorawan_dev_eui"] and sensor["school"] == "yst-ostra"

@@ -20,6 +20,7 @@ ELSYS_EUI = "a840410000000001"  # Skurup, The Things Stack: waterleak (0..255) +
 ELSYS_SENSOR = "sku-rydsgard-main-inner-moisture"
 VS350_EUI = "a840410000000005"  # Ystad, ChirpStack: total_in + total_out cumulative + battery
 VS350_SENSOR = "yst-ostra-main-entry-footfall"
+EM300_SLD_EUI = "a840410000000002"  # Skurup: Milesight leak sensor, "normal"/"leak" + history
 
 
 def rfc3339(ms: int) -> str:
@@ -68,6 +69,23 @@ def chirpstack_event(
             {"gatewayId": "0016c001ff10a236", "uplinkId": 4218, "rssi": rssi, "snr": snr},
         ],
         "txInfo": {"frequency": 868100000, "modulation": {"lora": {"bandwidth": 125000}}},
+    }
+
+
+def chirpstack_status_topic(dev_eui: str, app: str = "ystad-footfall") -> str:
+    return f"application/{app}/device/{dev_eui}/event/status"
+
+
+def chirpstack_status(dev_eui: str, ts_ms: int, **fields: Any) -> dict[str, Any]:
+    """A ChirpStack v4 status event (the device's DevStatusAns) in its documented JSON shape:
+    `margin`, `batteryLevel` (%), and the flags `externalPowerSource` and
+    `batteryLevelUnavailable`, each left out when zero or false (Protobuf JSON mapping)."""
+    event = chirpstack_event(dev_eui, ts_ms, {})
+    return {
+        "deduplicationId": event["deduplicationId"],
+        "time": event["time"],
+        "deviceInfo": event["deviceInfo"],
+        **fields,
     }
 
 
@@ -251,7 +269,36 @@ def bad_inputs(now_ms: int) -> list[BadInput]:
             "missing_field",
         ),
         BadInput("tts array payload", tts_topic(), b"[1, 2]", "not_an_object"),
-        BadInput("tts bad topic", "v3/skurup-floors/devices/x/up", dumps({}), "bad_topic"),
+        # no application id (v3/{app}/devices/{id}/up without @tenant is valid: open source)
+        BadInput("tts bad topic", "v3/@skurup/devices/x/up", dumps({}), "bad_topic"),
+        BadInput(
+            "tts value not in the value map",
+            tts_topic("em300-sld-1"),
+            dumps(tts_uplink(EM300_SLD_EUI, t - 2000, {"leakage_status": "flooded"})),
+            "unmapped_value",
+            also_stored=2,  # rssi, snr
+        ),
+        BadInput(
+            "tts simulated uplink",
+            tts_topic(),
+            dumps({**tts_uplink(ELSYS_EUI, t - 3000, elsys), "simulated": True}),
+            "simulated",
+        ),
+        BadInput(
+            "chirpstack status of a mains-powered device",
+            chirpstack_status_topic(VS350_EUI),
+            dumps(chirpstack_status(VS350_EUI, t, externalPowerSource=True)),
+            "no_battery_level",
+        ),
+        BadInput(
+            "senml two values for one time",
+            moisture,
+            dumps(
+                [{"bt": (t - 4000) / 1000, "n": "moisture", "v": 12}, {"n": "moisture", "v": 14}]
+            ),
+            "duplicate_time",
+            also_stored=1,
+        ),
     ]
 
 

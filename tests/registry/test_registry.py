@@ -61,7 +61,8 @@ def test_validate_command_prints_summary(tmp_path: Path) -> None:
     result = _validate(PILOT)
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
-    assert "sensors" in result.stdout and "90" in result.stdout
+    assert "sensors" in result.stdout and "91" in result.stdout
+    assert "warning" not in result.stderr
 
 
 def test_content_hash_changes_with_any_file(tmp_path: Path) -> None:
