@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.access import Access
 from api.context import ApiContext
 from api.errors import Unauthenticated
+from api.keys import ApiKey
 from floorwatch.registry import Registry
 from floorwatch.store import Store
 
@@ -44,6 +45,19 @@ async def get_access(
 
 
 Caller = Annotated[Access, Depends(get_access)]
+
+
+async def get_optional_key(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiKey | None:
+    """The caller's key on a route open to all (`/health`): None without a valid one."""
+    if credentials is None or not credentials.credentials:
+        return None
+    return context.keys.verify(credentials.credentials)
+
+
+OptionalKey = Annotated[ApiKey | None, Depends(get_optional_key)]
 
 
 def get_store(context: Context) -> Store:

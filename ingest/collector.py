@@ -550,6 +550,15 @@ class Collector:
             self._spool.pending,
         )
 
+        if target.username and target.username != settings.client_id:
+            log.warning(
+                "event=client_id_not_account client_id=%s user=%s note=the shipped broker "
+                "config names the session by the account (use_username_as_clientid): set "
+                "FLOORWATCH_CLIENT_ID to the account name so spool, counters and session agree",
+                settings.client_id,
+                target.username,
+            )
+
     def _decode_loop(self) -> None:
         """Take and decode batches, hand them to the writer; stop after the batch at hand."""
         while True:

@@ -21,8 +21,11 @@ def test_health_reports_store_broker_and_collector_lag(api: Api) -> None:
     assert body["status"] == "degraded"
     assert body["collector_lag_s"] == 1.5
     [collector] = body["collectors"]
-    assert collector["collector"] == "floorwatch-collector"
+    assert collector["collector"] is None  # a client id is named to callers with a key only
     assert 0 <= collector["report_age_s"] < 600
+    [named] = api.get("technician", "/health").json()["collectors"]
+    assert named["collector"] == "floorwatch-collector"
+    assert "floorwatch-collector" not in api.get(None, "/health").text
 
 
 def test_health_with_a_real_broker_is_ok(
