@@ -153,7 +153,7 @@ class Batch:
     reasons: Counter[str] = field(default_factory=Counter)
     counters_changed: bool = False
     # After each message: (readings, quarantine records) so far. Lets the writer commit a batch
-    # message by message when committing it whole failed (`_commit_isolating`).
+    # message by message when committing it whole failed (`_commit_guarded`).
     spans: list[tuple[int, int]] = field(default_factory=list)
     counter_totals: dict[str, tuple[int, float]] | None = None  # LoRaWAN totals after this batch
 
