@@ -53,7 +53,3 @@ def payload_text(payload: bytes, limit: int) -> str:
     text = payload[:limit].decode("utf-8", errors="backslashreplace")
     return _UNSAFE_IN_PAYLOAD.sub(_escape, text)
 
-
-def is_storable(text: str) -> bool:
-    """True when `text` has nothing `storable` would escape (a quick check before writing)."""
-    return _UNSAFE.search(text) is None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from floorwatch.readings import QuarantineRecord, Reading
+from floorwatch.readings import Point, QuarantineRecord, Reading
 from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from ingest import collector as collector_module
@@ -29,7 +29,7 @@ from tests.ingest.messages import (
     native_batches,
     native_topic,
 )
-from tests.services import SIMULATOR_USER, Mosquitto
+from tests.services import SIMULATOR_USER, InfluxDB, Mosquitto
 
 
 def _footfall(store_url: str) -> list[float]:
@@ -236,5 +236,37 @@ def test_a_message_the_writer_fails_on_is_set_aside_and_the_rest_flows(
         assert "failed 3 times" in aside.detail
         assert "event=message_set_aside mid=" in caplog.text
         assert "event=writer_failed " not in caplog.text
+    finally:
+        store.close()
+
+
+def test_quarantine_records_the_store_refuses_never_stop_ingest(
+    mosquitto: Mosquitto, influxdb: InfluxDB, registry: Registry, tmp_path: Path
+) -> None:
+    """InfluxDB refuses every quarantine record (a field type conflict: `topic` was once
+    written as a number in this shard): the rejects are counted as unrecorded and logged, their
+    messages acknowledged, and every valid reading is stored."""
+    url = influxdb.url("refusing")
+    store = open_store(url)
+    store.write_points(
+        [Point("quarantine", {"reason": "x"}, int(time.time() * 1000), {"topic": 1.0})]
+    )
+    settings = collector_settings(mosquitto, url, tmp_path)
+    good = native_batches(registry, 300, per_message=10)
+    bad = [(native_topic(DIRT), b'{"kind": "dirt", "n": %d}' % i) for i in range(5)]
+    try:
+        with (
+            running_collector(settings) as collector,
+            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
+        ):
+            pub.publish_all([*good[:10], *bad, *good[10:]])
+            wait_until(lambda: store.count_readings() == 300, 20, "every valid reading")
+            wait_until(
+                lambda: collector.counters.snapshot().acknowledged == len(good) + len(bad),
+                10,
+                "every message acknowledged",
+            )
+            snapshot = collector.counters.snapshot()
+        assert snapshot.quarantined == 5 and snapshot.quarantine_unrecorded == 5
     finally:
         store.close()
