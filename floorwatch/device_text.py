@@ -52,4 +52,3 @@ def payload_text(payload: bytes, limit: int) -> str:
     escaped as in `storable`."""
     text = payload[:limit].decode("utf-8", errors="backslashreplace")
     return _UNSAFE_IN_PAYLOAD.sub(_escape, text)
-

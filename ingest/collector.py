@@ -736,11 +736,15 @@ class Collector:
         if self._held_since is not None:
             log.info("event=backpressure_released held_s=%.1f", time.monotonic() - self._held_since)
             self._held_since = None
+        self._settle(batch)
+        return True
+
+    def _settle(self, batch: Batch) -> None:
+        """After a batch is durable: the people counters' totals saved, its rejections counted."""
         if batch.counter_totals is not None:
             self._save_totals(batch.counter_totals)
         if batch.reasons:
             self.counters.count_quarantined(batch.reasons)
-        return True
 
     def _commit_guarded(self, batch: Batch) -> bool:
         """`_commit`, with the collector's own failures caught: when committing the batch
@@ -768,10 +772,7 @@ class Collector:
             start_readings, start_quarantine = end_readings, end_quarantine
             if not self._commit_one(part):
                 return False  # held (store away, spool full): the whole batch is tried again
-        if batch.counter_totals is not None:
-            self._save_totals(batch.counter_totals)
-        if batch.reasons:
-            self.counters.count_quarantined(batch.reasons)
+        self._settle(batch)
         return True
 
     def _commit_one(self, part: Batch) -> bool:
