@@ -63,6 +63,7 @@ from ingest.decoders import (
     SensorCatalog,
     decode,
 )
+from ingest.redelivered import RedeliveryLedger
 from ingest.rejects import (
     COLLECTOR_ERROR,
     QuarantineBudget,
@@ -84,7 +85,8 @@ KEEPALIVE_S = 30
 _NETWORK_POLL_S = 0.01  # how long the MQTT thread waits for traffic before sending queued acks
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
 # A message whose commit failed (a bug, not the store being away) is tried this many times on
-# its own, then set aside as collector_error and acknowledged.
+# its own, then set aside as collector_error and acknowledged; so is a redelivered one that was
+# in flight this many times when the collector died (ingest.redelivered).
 POISON_ATTEMPTS = 3
 REPLAY_RETRY_S = 30  # a spool replay that failed (not the store being away) is tried again then
 PRUNE_INTERVAL_S = 3_600  # quarantine retention is applied at start and hourly
@@ -141,6 +143,7 @@ class Inbound:
     payload: bytes
     received_ms: int
     received_at: float
+    dup: bool = False  # the broker's DUP flag: a redelivery (see ingest.redelivered)
 
 
 @dataclass(slots=True)
@@ -156,6 +159,11 @@ class Batch:
     # message by message when committing it whole failed (`_commit_guarded`).
     spans: list[tuple[int, int]] = field(default_factory=list)
     counter_totals: dict[str, tuple[int, float]] | None = None  # LoRaWAN totals after this batch
+    # Redelivered messages: held back until counted (`_decode_redelivered`), and the digests
+    # whose counts go once this batch is committed.
+    redelivered: list[Inbound] = field(default_factory=list)
+    counted: list[str] = field(default_factory=list)
+    committed: threading.Event | None = None  # set once committed (a suspect's own batch)
 
 
 def _redacted_store(settings: Settings) -> str:
@@ -265,6 +273,7 @@ class Collector:
             self._spool = Spool(self.spool_dir, settings.spool_max_bytes)
             self._totals_file = CounterTotalsFile(self.spool_dir / "counter-totals.json")
             self._totals = self._totals_file.load()
+            self._ledger = RedeliveryLedger(self.spool_dir / "redelivered.json", POISON_ATTEMPTS)
         except OSError as exc:
             raise ConfigError(f"FLOORWATCH_SPOOL_DIR: cannot use {self.spool_dir}: {exc}") from exc
         self._store: Store | None = None
@@ -426,6 +435,7 @@ class Collector:
                 bytes(message.payload),
                 time.time_ns() // 1_000_000,
                 time.monotonic(),
+                bool(message.dup),
             )
         )
         self.counters.count_received()
@@ -567,10 +577,13 @@ class Collector:
                 self._reload_registry()
             stopping = self._stop.is_set()
             batch = self._take_batch(wait=not stopping)
+            suspects = self._decode_redelivered(batch) if batch.redelivered else []
             if batch.messages:
                 if batch.counters_changed:
                     batch.counter_totals = dict(self._totals)  # as of this batch, for the file
                 self._hand_over(batch)
+            for item, digest in suspects:
+                self._commit_alone(item, digest)
             if stopping:
                 return
 
@@ -614,7 +627,11 @@ class Collector:
                             )
                             return
                     self._holding = False
+                    if batch.counted:
+                        self._ledger.forget(batch.counted)  # committed: no longer suspects
                     self._acknowledge(batch)
+                    if batch.committed is not None:
+                        batch.committed.set()
                 if time.monotonic() >= next_counters:
                     self._write_counters()
                     next_counters = time.monotonic() + interval
@@ -639,7 +656,7 @@ class Collector:
             first = inbox.get(timeout=0.1) if wait else inbox.get_nowait()
         except queue.Empty:
             return batch
-        self._decode_into(batch, first)
+        self._take(batch, first)
         size = self.settings.batch_size
         # Up to three batches are unacknowledged at once (two queued, one being written): each
         # takes at most a third of the in-flight window so the broker never stalls on us.
@@ -656,8 +673,69 @@ class Collector:
                     item = inbox.get(timeout=remaining)
                 except queue.Empty:
                     break
-            self._decode_into(batch, item)
+            self._take(batch, item)
         return batch
+
+    def _take(self, batch: Batch, item: Inbound) -> None:
+        if item.dup:
+            batch.redelivered.append(item)  # counted first, then decoded (_decode_redelivered)
+        else:
+            self._decode_into(batch, item)
+
+    def _decode_redelivered(self, batch: Batch) -> list[tuple[Inbound, str]]:
+        """Count the batch's redelivered messages durably, then decode them into the batch
+        when seen for the first time; set them aside at the ledger's limit. Returns those that
+        were in flight when the collector died before (suspects: `_commit_alone`)."""
+        suspects: list[tuple[Inbound, str]] = []
+        first: list[tuple[Inbound, str]] = []
+        for item in batch.redelivered:
+            digest = message_digest(item.topic, item.payload)
+            seen = self._ledger.count(digest)
+            if seen >= self._ledger.limit:
+                self._set_aside_redelivered(batch, item, digest, seen)
+            elif seen:
+                suspects.append((item, digest))
+            else:
+                first.append((item, digest))
+        if first:
+            self._ledger.note(digest for _, digest in first)
+            for item, digest in first:
+                self._decode_into(batch, item)
+                batch.counted.append(digest)
+        batch.redelivered = []
+        return suspects
+
+    def _commit_alone(self, item: Inbound, digest: str) -> None:
+        """A suspect: counted, decoded and committed on its own before the next one is
+        touched, so a message that kills the collector is the only one to gain counts."""
+        self._ledger.note([digest])
+        own = Batch(counted=[digest], committed=threading.Event())
+        self._decode_into(own, item)
+        if own.counters_changed:
+            own.counter_totals = dict(self._totals)
+        self._hand_over(own)
+        assert own.committed is not None
+        while not own.committed.wait(0.1):
+            if self._stop.is_set() or not self._writer_alive:
+                return
+
+    def _set_aside_redelivered(self, batch: Batch, item: Inbound, digest: str, seen: int) -> None:
+        self.counters.count_error()
+        log.error(
+            "event=message_set_aside mid=%d topic=%s message=%s in_flight_at_stops=%d",
+            item.mid,
+            storable(item.topic, 200),
+            digest,
+            seen,
+        )
+        rejection = Rejection(
+            COLLECTOR_ERROR,
+            f"the collector stopped {seen} times while this message was in flight; set aside",
+        )
+        batch.messages.append(item)
+        self._quarantine_into(batch, item, [rejection])
+        batch.spans.append((len(batch.readings), len(batch.quarantine)))
+        batch.counted.append(digest)
 
     def _decode_into(self, batch: Batch, item: Inbound) -> None:
         context = DecodeContext(self._catalog, item.received_ms, self._limits, self._totals)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from tests.ingest.messages import (
     native_batches,
     native_topic,
 )
-from tests.services import SIMULATOR_USER, InfluxDB, Mosquitto
+from tests.services import REPO, SIMULATOR_USER, InfluxDB, Mosquitto
 
 
 def _footfall(store_url: str) -> list[float]:
@@ -270,3 +273,77 @@ def test_quarantine_records_the_store_refuses_never_stop_ingest(
         assert snapshot.quarantined == 5 and snapshot.quarantine_unrecorded == 5
     finally:
         store.close()
+
+
+# The collector's process dies (os._exit, as an out-of-memory kill or a crash in C would) on
+# one message: a fault injected into the real `floorwatch ingest`, which is otherwise unchanged.
+CRASHING_COLLECTOR = """
+import os, sys
+import ingest.collector
+real = ingest.collector.decode
+def decode(topic, payload, context):
+    if b"crash-the-collector" in payload:
+        os._exit(70)
+    return real(topic, payload, context)
+ingest.collector.decode = decode
+from floorwatch.cli import main
+main(["ingest"])
+"""
+
+
+def test_a_message_that_kills_the_collector_is_set_aside_after_three_deaths(
+    mosquitto: Mosquitto,
+    sqlite_url: str,
+    registry: Registry,
+    tmp_path: Path,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    script = tmp_path / "crashing_collector.py"
+    script.write_text(CRASHING_COLLECTOR)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FLOORWATCH_")},
+        "FLOORWATCH_MQTT_URL": mosquitto.url_for("floorwatch-collector"),
+        "FLOORWATCH_STORE_URL": sqlite_url,
+        "FLOORWATCH_SPOOL_DIR": str(tmp_path / "spool"),
+        "FLOORWATCH_CLIENT_ID": "floorwatch-collector",
+        "FLOORWATCH_BATCH_WAIT_MS": "50",
+        "PYTHONPATH": str(REPO),
+    }
+    log = tmp_path / "collector.log"
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, str(script)], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        )
+        processes.append(process)
+        return process
+
+    process = start()
+    wait_until(lambda: "event=subscribed" in log.read_text(errors="replace"), 15, "subscribed")
+    good = native_batches(registry, 400, per_message=10)
+    poison = (native_topic(DIRT), b'{"kind": "dirt", "note": "crash-the-collector"}')
+    store = open_store(sqlite_url)
+    deaths = 0
+    try:
+        with publisher(mosquitto.url_for(SIMULATOR_USER)) as pub:
+            pub.publish_all([*good[:20], poison, *good[20:]])
+        deadline = time.monotonic() + 60
+        while store.count_readings() < 400 or not store.read_quarantine(10):
+            assert time.monotonic() < deadline, f"not all stored after {deaths} deaths"
+            if process.poll() is not None:  # as a supervisor (docker, systemd) would
+                assert process.returncode == 70
+                deaths += 1
+                assert deaths <= 5, "the message keeps killing the collector"
+                process = start()
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert process.poll() is None  # alive
+        assert store.count_readings() == 400
+        [aside] = store.read_quarantine(10)
+        assert aside.reason == "collector_error" and "stopped 3 times" in aside.detail
+        assert deaths == 4  # the first delivery and three redeliveries, then set aside
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        store.close()
+    assert "event=message_set_aside" in log.read_text(errors="replace")
