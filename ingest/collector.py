@@ -662,7 +662,7 @@ class Collector:
         # takes at most a third of the in-flight window so the broker never stalls on us.
         window = max(1, self.settings.receive_maximum // 3)
         deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
-        while len(batch.readings) < size and len(batch.messages) < window:
+        while len(batch.readings) < size and len(batch.messages) + len(batch.redelivered) < window:
             try:
                 item = inbox.get_nowait()
             except queue.Empty:
