@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,6 @@ def _footfall(store_url: str) -> list[float]:
     store = open_store(store_url)
     try:
         now = time.time()
-        from datetime import UTC, datetime, timedelta
-
         frame = store.read_readings(
             datetime.fromtimestamp(now, UTC) - timedelta(days=1),
             datetime.fromtimestamp(now, UTC) + timedelta(days=1),
