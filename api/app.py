@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from api import errors
 from api.context import ApiContext
 from api.docs_page import install_docs
+from api.http_limits import SecurityHeaders
 from api.keys import KeyStore
 from api.metrics import CountRequests
 from api.routes import (
@@ -78,6 +79,7 @@ def create_app(
     errors.install(app)
     install_docs(app)
     app.add_middleware(CountRequests, counter=context.requests)
+    app.add_middleware(SecurityHeaders)
     app.include_router(system.router)
     for module in (
         registry_routes,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.keys import KeyStore, Role
+from api.keys import KeyStore, Role, parse_expiry
 from floorwatch.errors import InvalidRequest
 from floorwatch.options import StoreUrl
 from floorwatch.registry import load_registry
@@ -41,6 +43,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.http_limits import BoundedHeadersProtocol
 
     settings = load_settings(api_host=host, api_port=port, store_url=store_url, keys_file=keys_file)
     typer.echo(f"Floorwatch API on http://{settings.api_host}:{settings.api_port}/docs")
@@ -50,6 +53,7 @@ def serve(
             host=settings.api_host,
             port=settings.api_port,
             log_level=settings.log_level.lower(),
+            http=BoundedHeadersProtocol,
         )
         return
     # Worker processes build their own app from the environment: pass the flags through it.
@@ -63,6 +67,7 @@ def serve(
         port=settings.api_port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        http=BoundedHeadersProtocol,
     )
 
 
@@ -74,11 +79,18 @@ def create(
         list[str] | None, typer.Option(help="A school the key manages (role facility; repeatable)")
     ] = None,
     label: Annotated[str, typer.Option(help="Who or what the key is for")] = "",
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            help="When the key stops working: a date or time (2027-06-30, UTC unless an "
+            "offset is given) or a number of days (90d); unset: never"
+        ),
+    ] = None,
     keys_file: KeysFile = None,
 ) -> None:
     """Create an API key and print it once (only its salted hash is stored).
 
-    Example: floorwatch keys create --role supplier --supplier entre-ren --label "Entré Ren"
+    Example: floorwatch keys create --role supplier --supplier entre-ren --expires 365d
     """
     settings = load_settings(keys_file=keys_file)
     registry = load_registry(settings.registry)
@@ -89,7 +101,13 @@ def create(
             raise InvalidRequest(f"unknown school {school_id!r}")
     store = KeyStore(settings.keys_file)
     try:
-        token, key = store.create(role, supplier=supplier, schools=school, label=label)
+        token, key = store.create(
+            role,
+            supplier=supplier,
+            schools=school,
+            label=label,
+            expires_ms=None if expires is None else parse_expiry(expires),
+        )
     finally:
         store.close()
     typer.echo(token)
@@ -112,6 +130,9 @@ def list_keys(keys_file: KeysFile = None) -> None:
         for key in store.list():
             scope = key.supplier or ",".join(sorted(key.schools)) or "-"
             state = "revoked" if key.revoked_ms else "active"
+            if not key.revoked_ms and key.expires_ms is not None:
+                until = datetime.fromtimestamp(key.expires_ms / 1000, UTC).isoformat()
+                state = "expired" if key.expires_ms <= time.time() * 1000 else f"until {until}"
             typer.echo(f"{key.key_id}  {key.role.value:12} {scope:30} {state:8} {key.label}")
     finally:
         store.close()

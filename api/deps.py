@@ -15,6 +15,7 @@ from api.access import Access
 from api.context import ApiContext
 from floorwatch.errors import Unauthenticated
 from floorwatch.i18n import languages, negotiate
+from api.keys import ApiKey
 from floorwatch.registry import Registry
 from floorwatch.store import Store
 
@@ -45,6 +46,18 @@ async def get_access(
 
 
 Caller = Annotated[Access, Depends(get_access)]
+
+
+async def get_optional_key(context: Context, request: Request) -> ApiKey | None:
+    """The caller's key on a route open to all (`/health`): None without a valid one. Read
+    from the header directly, so that the route is not documented as needing a key."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return context.keys.verify(token.strip())
+
+
+OptionalKey = Annotated[ApiKey | None, Depends(get_optional_key)]
 
 
 def get_store(context: Context) -> Store:

@@ -87,8 +87,13 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, AccessDenied):
             detail = "this key is not allowed to see that"  # never echo what was asked for
         elif status >= 500:
+            # the log has the error; the answer never says where the store lives
             log.warning("%s: %s", type(exc).__name__, exc)
-            detail = str(exc) if status == 503 else "internal error (see the service log)"
+            detail = (
+                "the store is unavailable; retry later"
+                if status == 503
+                else "internal error (see the service log)"
+            )
         else:
             detail = str(exc)
         headers = {"Retry-After": "5"} if status == 503 else None

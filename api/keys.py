@@ -7,13 +7,16 @@ full key is shown once, when it is created.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -32,9 +35,27 @@ CREATE TABLE IF NOT EXISTS api_keys (
     schools    TEXT NOT NULL,   -- role facility: JSON list of the school ids it manages
     label      TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
-    revoked_ms INTEGER
+    revoked_ms INTEGER,
+    expires_ms INTEGER          -- NULL: never expires
 );
 """
+
+
+def parse_expiry(text: str) -> int:
+    """`--expires`: ``90d`` (days from now), or an ISO date or time (UTC unless it has an
+    offset) -> ms since the epoch."""
+    if text.endswith("d") and text[:-1].isdigit():
+        return int((time.time() + int(text[:-1]) * 86_400) * 1000)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(
+            f"--expires: expected a date (2027-06-30), a time or a number of days (90d), "
+            f"got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 class Role(StrEnum):
@@ -56,6 +77,7 @@ class ApiKey:
     label: str = ""
     created_ms: int = 0
     revoked_ms: int | None = None
+    expires_ms: int | None = None
 
 
 def _digest(salt: bytes, secret: str) -> bytes:
@@ -64,6 +86,20 @@ def _digest(salt: bytes, secret: str) -> bytes:
 
 def _create_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(api_keys)").fetchall()}
+    if "expires_ms" not in columns:  # a keys file made before keys could expire
+        conn.execute("ALTER TABLE api_keys ADD COLUMN expires_ms INTEGER")
+        conn.commit()
+
+
+def _open_keys_file(path: Path, conn: sqlite3.Connection) -> None:
+    """The keys file is its owner's only (salted hashes, and who holds which role): made so
+    before anything is written to it (SQLite gives its journal the same mode), and a file made
+    before this rule is tightened."""
+    with contextlib.suppress(OSError):  # a file mounted read-only, or owned by another user
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    _create_schema(conn)
 
 
 class KeyStore:
@@ -78,7 +114,7 @@ class KeyStore:
             self.path,
             "keys file",
             10.0,
-            on_open=_create_schema,  # on first use: building the app touches no file
+            on_open=lambda conn: _open_keys_file(self.path, conn),  # on first use only
             translate=lambda exc: StoreUnavailable(f"keys file {self.path}: {exc}"),
         )
         self._cursor = self._connections.cursor
@@ -89,8 +125,10 @@ class KeyStore:
         supplier: str | None = None,
         schools: list[str] | None = None,
         label: str = "",
+        expires_ms: int | None = None,
     ) -> tuple[str, ApiKey]:
-        """Make a key; return (the full key, shown only now, and what it grants)."""
+        """Make a key; return (the full key, shown only now, and what it grants).
+        `expires_ms` (ms since the epoch, UTC): the key stops working then; None: never."""
         try:
             role = Role(role)
         except ValueError:
@@ -105,6 +143,8 @@ class KeyStore:
             raise InvalidRequest("a facility key needs at least one --school ID")
         if role is not Role.FACILITY and schools:
             raise InvalidRequest("--school is only for --role facility")
+        if expires_ms is not None and expires_ms <= time.time() * 1000:
+            raise InvalidRequest("--expires must be in the future")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
@@ -112,7 +152,7 @@ class KeyStore:
         with self._cursor() as cur:
             cur.execute(
                 "INSERT INTO api_keys (key_id, salt, hash, role, supplier, schools, label, "
-                "created_ms) VALUES (?,?,?,?,?,?,?,?)",
+                "created_ms, expires_ms) VALUES (?,?,?,?,?,?,?,?,?)",
                 (
                     key_id,
                     salt,
@@ -122,9 +162,12 @@ class KeyStore:
                     json.dumps(schools),
                     label,
                     created_ms,
+                    expires_ms,
                 ),
             )
-        key = ApiKey(key_id, role, supplier, frozenset(schools), label, created_ms)
+        key = ApiKey(
+            key_id, role, supplier, frozenset(schools), label, created_ms, expires_ms=expires_ms
+        )
         return f"{PREFIX}{key_id}_{secret}", key
 
     def verify(self, token: str) -> ApiKey | None:
@@ -148,28 +191,36 @@ class KeyStore:
             return None
         with self._cursor() as cur:
             row = cur.execute(
-                "SELECT salt, hash, role, supplier, schools, label, created_ms, revoked_ms "
-                "FROM api_keys WHERE key_id = ?",
+                "SELECT salt, hash, role, supplier, schools, label, created_ms, revoked_ms, "
+                "expires_ms FROM api_keys WHERE key_id = ?",
                 (key_id,),
             ).fetchone()
         if row is None:
             return None
-        salt, digest, role, supplier, schools, label, created_ms, revoked_ms = row
+        salt, digest, role, supplier, schools, label, created_ms, revoked_ms, expires_ms = row
         if revoked_ms is not None or not hmac.compare_digest(_digest(salt, secret), digest):
             return None
+        if expires_ms is not None and expires_ms <= time.time() * 1000:
+            return None
         return ApiKey(
-            key_id, Role(role), supplier, frozenset(json.loads(schools)), label, created_ms
+            key_id,
+            Role(role),
+            supplier,
+            frozenset(json.loads(schools)),
+            label,
+            created_ms,
+            expires_ms=expires_ms,
         )
 
     def list(self) -> list[ApiKey]:
         with self._cursor() as cur:
             rows = cur.execute(
-                "SELECT key_id, role, supplier, schools, label, created_ms, revoked_ms "
-                "FROM api_keys ORDER BY created_ms"
+                "SELECT key_id, role, supplier, schools, label, created_ms, revoked_ms, "
+                "expires_ms FROM api_keys ORDER BY created_ms"
             ).fetchall()
         return [
-            ApiKey(k, Role(r), s, frozenset(json.loads(sc)), lb, c, rv)
-            for k, r, s, sc, lb, c, rv in rows
+            ApiKey(k, Role(r), s, frozenset(json.loads(sc)), lb, c, rv, ex)
+            for k, r, s, sc, lb, c, rv, ex in rows
         ]
 
     def revoke(self, key_id: str) -> None:

@@ -234,7 +234,9 @@ class CheckOut(_Out):
 
 
 class CollectorOut(_Out):
-    collector: str
+    collector: str | None = Field(
+        description="the collector's client id (its broker session): null without an API key"
+    )
     last_report: datetime
     report_age_s: float
     lag_s: float | None

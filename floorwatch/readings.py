@@ -80,6 +80,9 @@ class QuarantineRecord:
     """Input that was rejected, kept with its reason so nothing disappears silently.
 
     received_ms: when the collector received it (ms since epoch, UTC); payload is truncated.
+    key: the record's identity (a hash of the message's topic and payload, and the record's
+    place among the message's rejections): a redelivered or replayed reject has the same key and
+    is stored once. Empty for records made before keys existed.
     """
 
     received_ms: int
@@ -87,6 +90,7 @@ class QuarantineRecord:
     reason: str
     detail: str
     payload: str
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificates for mqtts:// (unset: the system's)"
     )
+    # The quarantine's bounds: records per device (topic) and in all per hour (0: no limit;
+    # rejections over it are still counted), and how long records are kept (0: for ever).
+    quarantine_per_device_per_hour: int = Field(default=60, ge=0)
+    quarantine_per_hour: int = Field(default=6_000, ge=0)
+    quarantine_retention_days: int = Field(default=90, ge=0)
 
     # Analytics: where `floorwatch score` writes report-<period>.html (the API serves them)
     reports_dir: Path = Path("reports")

@@ -40,6 +40,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from floorwatch.device_text import storable
 from floorwatch.errors import (
     BrokerError,
     ConfigError,
@@ -53,7 +54,24 @@ from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings
 from floorwatch.store import Store
 from ingest.counters import CountersSnapshot, IngestCounters
-from ingest.decoders import NATIVE_PREFIX, DecodeContext, Limits, SensorCatalog, decode
+from ingest.decoders import (
+    NATIVE_PREFIX,
+    DecodeContext,
+    Decoded,
+    Limits,
+    Rejection,
+    SensorCatalog,
+    decode,
+)
+from ingest.redelivered import RedeliveryLedger
+from ingest.rejects import (
+    COLLECTOR_ERROR,
+    QuarantineBudget,
+    device_of,
+    message_digest,
+    records_for,
+    write_quarantine_carefully,
+)
 from ingest.spool import CounterTotalsFile, Spool, SpooledBatch
 
 log = logging.getLogger("ingest.collector")
@@ -66,16 +84,18 @@ TOPICS = (
     "application/+/device/+/event/status",
     "v3/+/devices/+/up",
 )
-QUARANTINE_PAYLOAD_CHARS = 2_000  # quarantined payloads are truncated to this
-# A batch of bad readings gives this many quarantine records at most (all are counted), so one
-# broken device cannot flood the quarantine with copies of its payload.
-QUARANTINE_RECORDS_PER_MESSAGE = 20
 # Readings the store refuses (write_sorting_out_refused) are quarantined under this reason.
 STORE_REJECTED = "store_rejected"
 REFUSED_PER_RECORD = 200  # readings per store_rejected quarantine record
 KEEPALIVE_S = 30
 _NETWORK_POLL_S = 0.01  # how long the MQTT thread waits for traffic before sending queued acks
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
+# A message whose commit failed (a bug, not the store being away) is tried this many times on
+# its own, then set aside as collector_error and acknowledged; so is a redelivered one that was
+# in flight this many times when the collector died (ingest.redelivered).
+POISON_ATTEMPTS = 3
+REPLAY_RETRY_S = 30  # a spool replay that failed (not the store being away) is tried again then
+PRUNE_INTERVAL_S = 3_600  # quarantine retention is applied at start and hourly
 
 
 def subscriptions(share_group: str | None) -> list[str]:
@@ -130,6 +150,7 @@ class Inbound:
     payload: bytes
     received_ms: int
     received_at: float
+    dup: bool = False  # the broker's DUP flag: a redelivery (see ingest.redelivered)
 
 
 @dataclass(slots=True)
@@ -141,11 +162,15 @@ class Batch:
     quarantine: list[QuarantineRecord] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     counters_changed: bool = False
+    # After each message: (readings, quarantine records) so far. Lets the writer commit a batch
+    # message by message when committing it whole failed (`_commit_guarded`).
+    spans: list[tuple[int, int]] = field(default_factory=list)
     counter_totals: dict[str, tuple[int, float]] | None = None  # LoRaWAN totals after this batch
-
-
-def _payload_text(payload: bytes) -> str:
-    return payload[:QUARANTINE_PAYLOAD_CHARS].decode("utf-8", errors="replace")
+    # Redelivered messages: held back until counted (`_decode_redelivered`), and the digests
+    # whose counts go once this batch is committed.
+    redelivered: list[Inbound] = field(default_factory=list)
+    counted: list[str] = field(default_factory=list)
+    committed: threading.Event | None = None  # set once committed (a suspect's own batch)
 
 
 def _redacted_store(settings: Settings) -> str:
@@ -206,13 +231,16 @@ def refused_records(
             for start in range(0, len(theirs), REFUSED_PER_RECORD):
                 mine = theirs[start : start + REFUSED_PER_RECORD]
                 payload = [{"ts": r.ts_ms / 1000, "kind": r.kind, "value": r.value} for r in mine]
+                text = json.dumps({"readings": payload})
+                topic = NATIVE_PREFIX + sensor_id
                 records.append(
                     QuarantineRecord(
                         received_ms,
-                        NATIVE_PREFIX + sensor_id,
+                        topic,
                         STORE_REJECTED,
-                        f"{len(mine)} readings refused by the store: {error[:300]}",
-                        json.dumps({"readings": payload}),
+                        f"{len(mine)} readings refused by the store: {storable(error, 300)}",
+                        text,
+                        f"{message_digest(topic, text.encode())}:{STORE_REJECTED}",
                     )
                 )
     return records
@@ -252,6 +280,7 @@ class Collector:
             self._spool = Spool(self.spool_dir, settings.spool_max_bytes)
             self._totals_file = CounterTotalsFile(self.spool_dir / "counter-totals.json")
             self._totals = self._totals_file.load()
+            self._ledger = RedeliveryLedger(self.spool_dir / "redelivered.json", POISON_ATTEMPTS)
         except OSError as exc:
             raise ConfigError(f"FLOORWATCH_SPOOL_DIR: cannot use {self.spool_dir}: {exc}") from exc
         self._store: Store | None = None
@@ -263,6 +292,11 @@ class Collector:
         self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
         self._holding = False  # the writer holds a batch it cannot make durable
         self._writer_alive = True
+        self._totals_unsaved = False  # the last save of the counter totals failed
+        self._replay_retry_at = 0.0
+        self._budget = QuarantineBudget(
+            settings.quarantine_per_device_per_hour, settings.quarantine_per_hour
+        )
 
         self._client = self._make_client()
 
@@ -356,7 +390,9 @@ class Collector:
         self._connection += 1
         topics = subscriptions(self.settings.share_group)
         if self.settings.mqtt.protocol_v5:
-            client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
+            # retainHandling 2: no retained copies at subscribe time (read live, once)
+            options = SubscribeOptions(qos=1, retainHandling=2)
+            client.subscribe([(topic, options) for topic in topics])
         else:
             client.subscribe([(topic, 1) for topic in topics])
         log.info(
@@ -381,15 +417,27 @@ class Collector:
             self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.retain:
+            # A retained copy, sent because we (re)subscribed: the message itself came live when
+            # it was published. Reading it again would quarantine or count it at every start.
+            if message.qos:
+                client.ack(message.mid, message.qos)
+            self.counters.count_retained_ignored()
+            return
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # MQTT requires UTF-8 topics; a broker may not check
+            topic = bytes(message._topic).decode("utf-8", errors="backslashreplace")
         self._inbox.put(
             Inbound(
                 message.mid,
                 message.qos,
                 self._connection,
-                message.topic,
+                topic,
                 bytes(message.payload),
                 time.time_ns() // 1_000_000,
                 time.monotonic(),
+                bool(message.dup),
             )
         )
         self.counters.count_received()
@@ -514,6 +562,15 @@ class Collector:
             self._spool.pending,
         )
 
+        if target.username and target.username != settings.client_id:
+            log.warning(
+                "event=client_id_not_account client_id=%s user=%s note=the shipped broker "
+                "config names the session by the account (use_username_as_clientid): set "
+                "FLOORWATCH_CLIENT_ID to the account name so spool, counters and session agree",
+                settings.client_id,
+                target.username,
+            )
+
     def _decode_loop(self) -> None:
         """Take and decode batches, hand them to the writer; stop after the batch at hand."""
         while True:
@@ -522,10 +579,13 @@ class Collector:
                 self._reload_registry()
             stopping = self._stop.is_set()
             batch = self._take_batch(wait=not stopping)
+            suspects = self._decode_redelivered(batch) if batch.redelivered else []
             if batch.messages:
                 if batch.counters_changed:
                     batch.counter_totals = dict(self._totals)  # as of this batch, for the file
                 self._hand_over(batch)
+            for item, digest in suspects:
+                self._commit_alone(item, digest)
             if stopping:
                 return
 
@@ -548,6 +608,7 @@ class Collector:
         GIL). Also replays the spool when idle and writes the counters periodically."""
         interval = self.settings.counters_interval_s
         next_counters = time.monotonic() + interval
+        next_prune = time.monotonic()
         try:
             while True:
                 try:
@@ -558,7 +619,7 @@ class Collector:
                 else:
                     if batch is None:
                         return
-                    while not self._commit(batch):
+                    while not self._commit_guarded(batch):
                         self._holding = True
                         if self._stop.wait(0.5):
                             log.warning(
@@ -568,10 +629,16 @@ class Collector:
                             )
                             return
                     self._holding = False
+                    if batch.counted:
+                        self._ledger.forget(batch.counted)  # committed: no longer suspects
                     self._acknowledge(batch)
+                    if batch.committed is not None:
+                        batch.committed.set()
                 if time.monotonic() >= next_counters:
                     self._write_counters()
                     next_counters = time.monotonic() + interval
+                if time.monotonic() >= next_prune and self._prune_quarantine():
+                    next_prune = time.monotonic() + PRUNE_INTERVAL_S
         except FloorwatchError as exc:  # e.g. the store refused the quarantine: stop, say why
             log.error("event=writer_failed error=%r", str(exc))
             self._fatal = exc
@@ -591,13 +658,13 @@ class Collector:
             first = inbox.get(timeout=0.1) if wait else inbox.get_nowait()
         except queue.Empty:
             return batch
-        self._decode_into(batch, first)
+        self._take(batch, first)
         size = self.settings.batch_size
         # Up to three batches are unacknowledged at once (two queued, one being written): each
         # takes at most a third of the in-flight window so the broker never stalls on us.
         window = max(1, self.settings.receive_maximum // 3)
         deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
-        while len(batch.readings) < size and len(batch.messages) < window:
+        while len(batch.readings) < size and len(batch.messages) + len(batch.redelivered) < window:
             try:
                 item = inbox.get_nowait()
             except queue.Empty:
@@ -608,40 +675,110 @@ class Collector:
                     item = inbox.get(timeout=remaining)
                 except queue.Empty:
                     break
-            self._decode_into(batch, item)
+            self._take(batch, item)
         return batch
+
+    def _take(self, batch: Batch, item: Inbound) -> None:
+        if item.dup:
+            batch.redelivered.append(item)  # counted first, then decoded (_decode_redelivered)
+        else:
+            self._decode_into(batch, item)
+
+    def _decode_redelivered(self, batch: Batch) -> list[tuple[Inbound, str]]:
+        """Count the batch's redelivered messages durably, then decode them into the batch
+        when seen for the first time; set them aside at the ledger's limit. Returns those that
+        were in flight when the collector died before (suspects: `_commit_alone`)."""
+        suspects: list[tuple[Inbound, str]] = []
+        first: list[tuple[Inbound, str]] = []
+        for item in batch.redelivered:
+            digest = message_digest(item.topic, item.payload)
+            seen = self._ledger.count(digest)
+            if seen >= self._ledger.limit:
+                self._set_aside_redelivered(batch, item, digest, seen)
+            elif seen:
+                suspects.append((item, digest))
+            else:
+                first.append((item, digest))
+        if first:
+            self._ledger.note(digest for _, digest in first)
+            for item, digest in first:
+                self._decode_into(batch, item)
+                batch.counted.append(digest)
+        batch.redelivered = []
+        return suspects
+
+    def _commit_alone(self, item: Inbound, digest: str) -> None:
+        """A suspect: counted, decoded and committed on its own before the next one is
+        touched, so a message that kills the collector is the only one to gain counts."""
+        self._ledger.note([digest])
+        own = Batch(counted=[digest], committed=threading.Event())
+        self._decode_into(own, item)
+        if own.counters_changed:
+            own.counter_totals = dict(self._totals)
+        self._hand_over(own)
+        assert own.committed is not None
+        while not own.committed.wait(0.1):
+            if self._stop.is_set() or not self._writer_alive:
+                return
+
+    def _set_aside_redelivered(self, batch: Batch, item: Inbound, digest: str, seen: int) -> None:
+        self.counters.count_error()
+        log.error(
+            "event=message_set_aside mid=%d topic=%s message=%s in_flight_at_stops=%d",
+            item.mid,
+            storable(item.topic, 200),
+            digest,
+            seen,
+        )
+        rejection = Rejection(
+            COLLECTOR_ERROR,
+            f"the collector stopped {seen} times while this message was in flight; set aside",
+        )
+        batch.messages.append(item)
+        self._quarantine_into(batch, item, [rejection])
+        batch.spans.append((len(batch.readings), len(batch.quarantine)))
+        batch.counted.append(digest)
 
     def _decode_into(self, batch: Batch, item: Inbound) -> None:
         context = DecodeContext(self._catalog, item.received_ms, self._limits, self._totals)
-        out = decode(item.topic, item.payload, context)
+        try:
+            out = decode(item.topic, item.payload, context)
+        except Exception as exc:  # a bug in a decoder: this message is set aside, not the rest
+            out = self._decoder_failed(item, exc)
         batch.messages.append(item)
         if out.readings:
             batch.readings.extend(out.readings)
         if out.rejections:
-            text = _payload_text(item.payload)
-            kept = out.rejections[:QUARANTINE_RECORDS_PER_MESSAGE]
-            for rejection in kept:
-                batch.quarantine.append(
-                    QuarantineRecord(
-                        item.received_ms, item.topic, rejection.reason, rejection.detail, text
-                    )
-                )
-            if len(out.rejections) > len(kept):
-                last = batch.quarantine[-1]
-                more = len(out.rejections) - len(kept)
-                batch.quarantine[-1] = QuarantineRecord(
-                    last.received_ms,
-                    last.topic,
-                    last.reason,
-                    f"{last.detail} (and {more} more rejections in this message)",
-                    last.payload,
-                )
-            batch.reasons.update(rejection.reason for rejection in out.rejections)
+            self._quarantine_into(batch, item, out.rejections)
         if out.counter_totals:
             self._totals.update(out.counter_totals)
             batch.counters_changed = True
         if out.counted_already:
             self.counters.count_stored(0, duplicates=out.counted_already)
+        batch.spans.append((len(batch.readings), len(batch.quarantine)))
+
+    def _quarantine_into(self, batch: Batch, item: Inbound, rejections: list[Rejection]) -> None:
+        """The message's quarantine records, made storable, within the budget."""
+        records = records_for(item.topic, item.payload, item.received_ms, rejections)
+        kept = self._budget.admit(device_of(item.topic), records, item.received_ms)
+        if len(kept) < len(records):
+            self.counters.count_quarantine_dropped(len(records) - len(kept))
+        batch.quarantine.extend(kept)
+        batch.reasons.update(rejection.reason for rejection in rejections)
+
+    def _decoder_failed(self, item: Inbound, exc: Exception) -> Decoded:
+        self.counters.count_error()
+        log.error(
+            "event=decoder_failed mid=%d topic=%s message=%s error=%s",
+            item.mid,
+            storable(item.topic, 200),
+            message_digest(item.topic, item.payload),
+            storable(repr(exc), 300),
+            exc_info=True,
+        )
+        return Decoded().reject(
+            COLLECTOR_ERROR, f"the decoder failed on this message: {type(exc).__name__}: {exc}"
+        )
 
     def _commit(self, batch: Batch) -> bool:
         """Make the batch durable: in the store, else in the spool. False when neither can take
@@ -651,7 +788,7 @@ class Collector:
         if store is not None:
             try:
                 if self._spool.pending:
-                    self._replay(store)  # older batches first: the order they were received
+                    self._replay_guarded(store)  # older batches first: the order received
                 self._write(store, durable)
             except StoreUnavailable as exc:
                 self._note_store_down(exc)
@@ -679,10 +816,115 @@ class Collector:
         if self._held_since is not None:
             log.info("event=backpressure_released held_s=%.1f", time.monotonic() - self._held_since)
             self._held_since = None
+        self._settle(batch)
+        return True
+
+    def _settle(self, batch: Batch) -> None:
+        """After a batch is durable: the people counters' totals saved, its rejections counted."""
         if batch.counter_totals is not None:
-            self._totals_file.save(batch.counter_totals)
+            self._save_totals(batch.counter_totals)
         if batch.reasons:
             self.counters.count_quarantined(batch.reasons)
+
+    def _commit_guarded(self, batch: Batch) -> bool:
+        """`_commit`, with the collector's own failures caught: when committing the batch
+        whole fails (a bug, not the store being away), it is committed message by message, and
+        a message that still fails POISON_ATTEMPTS times is set aside, so the rest flows."""
+        try:
+            return self._commit(batch)
+        except Exception as exc:
+            self.counters.count_error()
+            log.error(
+                "event=writer_failed_batch messages=%d mids=%s error=%s "
+                "note=committing message by message",
+                len(batch.messages),
+                ",".join(str(m.mid) for m in batch.messages[:50]),
+                storable(repr(exc), 300),
+                exc_info=True,
+            )
+        start_readings = start_quarantine = 0
+        for item, (end_readings, end_quarantine) in zip(batch.messages, batch.spans, strict=True):
+            part = Batch(
+                messages=[item],
+                readings=batch.readings[start_readings:end_readings],
+                quarantine=batch.quarantine[start_quarantine:end_quarantine],
+            )
+            start_readings, start_quarantine = end_readings, end_quarantine
+            if not self._commit_one(part):
+                return False  # held (store away, spool full): the whole batch is tried again
+        self._settle(batch)
+        return True
+
+    def _commit_one(self, part: Batch) -> bool:
+        item = part.messages[0]
+        error: Exception | None = None
+        for _ in range(POISON_ATTEMPTS):
+            try:
+                return self._commit(part)
+            except Exception as exc:
+                error = exc
+        self.counters.count_error()
+        log.error(
+            "event=message_set_aside mid=%d topic=%s message=%s attempts=%d error=%s",
+            item.mid,
+            storable(item.topic, 200),
+            message_digest(item.topic, item.payload),
+            POISON_ATTEMPTS,
+            storable(repr(error), 300),
+        )
+        detail = f"the collector failed {POISON_ATTEMPTS} times on this message: {error!r}"
+        records = records_for(
+            item.topic, item.payload, item.received_ms, [Rejection(COLLECTOR_ERROR, detail)]
+        )
+        aside = Batch(messages=[item], quarantine=records)
+        aside.reasons[COLLECTOR_ERROR] += 1
+        try:
+            return self._commit(aside)
+        except Exception as exc:  # not even that: acknowledged all the same, and said
+            self.counters.count_quarantine_unrecorded(1)
+            log.error(
+                "event=quarantine_unrecorded mid=%d message=%s error=%s",
+                item.mid,
+                message_digest(item.topic, item.payload),
+                storable(repr(exc), 300),
+            )
+            return True
+
+    def _save_totals(self, totals: dict[str, tuple[int, float]]) -> None:
+        """Save the people counters' totals. A full disk (or any OSError) is reported once per
+        episode and counted; ingest goes on while the store answers (the totals in memory stay
+        right; only a crash before the next successful save could count some passages again)."""
+        try:
+            self._totals_file.save(totals)
+        except OSError as exc:
+            self.counters.count_state_unsaved()
+            if not self._totals_unsaved:
+                log.error(
+                    "event=counter_totals_unsaved path=%s error=%s "
+                    "note=ingest goes on; saved again with the next commit",
+                    self._totals_file.path,
+                    storable(str(exc), 300),
+                )
+            self._totals_unsaved = True
+            return
+        if self._totals_unsaved:
+            log.info("event=counter_totals_saved path=%s", self._totals_file.path)
+        self._totals_unsaved = False
+
+    def _prune_quarantine(self) -> bool:
+        """Delete quarantine records older than the retention; True when done (or not due)."""
+        days = self.settings.quarantine_retention_days
+        if not days:
+            return True
+        store = self._available_store()
+        if store is None:
+            return False
+        before_ms = int(time.time() * 1000) - days * 86_400_000
+        try:
+            store.prune_quarantine(before_ms)
+        except StoreError as exc:
+            log.warning("event=quarantine_not_pruned error=%s", storable(str(exc), 300))
+            return False
         return True
 
     def _hold(self, reason: str, details: str) -> None:
@@ -701,7 +943,11 @@ class Collector:
     def _write(self, store: Store, batch: SpooledBatch) -> None:
         new, refused = write_sorting_out_refused(store, batch.readings)
         refused_at_ms = int(time.time() * 1000)
-        store.write_quarantine([*batch.quarantine, *refused_records(refused, refused_at_ms)])
+        unrecorded = write_quarantine_carefully(
+            store, [*batch.quarantine, *refused_records(refused, refused_at_ms)]
+        )
+        if unrecorded:
+            self.counters.count_quarantine_unrecorded(unrecorded)
         refused_count = sum(len(readings) for readings, _ in refused)
         total = len(batch.readings) - refused_count
         if new is None:  # InfluxDB cannot tell new from already stored
@@ -731,9 +977,30 @@ class Collector:
         if store is None:
             return
         try:
-            self._replay(store)
+            self._replay_guarded(store)
         except StoreUnavailable as exc:
             self._note_store_down(exc)
+
+    def _replay_guarded(self, store: Store) -> None:
+        """Replay the spool; a failure of the collector's own (not the store being away) keeps
+        the spool as it is, is said and counted, and is tried again after REPLAY_RETRY_S while
+        new batches go on."""
+        if time.monotonic() < self._replay_retry_at:
+            return
+        try:
+            self._replay(store)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            self.counters.count_error()
+            self._replay_retry_at = time.monotonic() + REPLAY_RETRY_S
+            log.error(
+                "event=spool_replay_failed spool_batches=%d error=%s retry_in_s=%d",
+                self._spool.pending,
+                storable(repr(exc), 300),
+                REPLAY_RETRY_S,
+                exc_info=True,
+            )
 
     def _available_store(self) -> Store | None:
         """The store, opened on first use. None while it is down: after a failure it is tried

@@ -24,6 +24,11 @@ class CountersSnapshot:
     already in the store (SQLite only; InfluxDB cannot tell); quarantined: rejections, by reason
     in `quarantined_by_reason`; spooled / replayed: readings written to / replayed from the
     spool; lag_s: seconds from receiving the oldest message of the last batch to acknowledging it.
+    The reject path's own counts: quarantine_dropped (records over the quarantine budget: their
+    rejections are in `quarantined`, the records were not kept), quarantine_unrecorded (records
+    the store refused even in their minimal form), errors (messages the collector itself failed
+    on: set aside as collector_error), state_unsaved (failed saves of the people counters'
+    totals, e.g. a full disk), retained_ignored (retained copies of sensor messages, not read).
     """
 
     received: int
@@ -35,6 +40,11 @@ class CountersSnapshot:
     acknowledged: int
     lag_s: float
     quarantined_by_reason: dict[str, int]
+    quarantine_dropped: int = 0
+    quarantine_unrecorded: int = 0
+    errors: int = 0
+    state_unsaved: int = 0
+    retained_ignored: int = 0
 
     def points(self, collector: str, ts_ms: int) -> list[Point]:
         """The `ingest` point and one `ingest_quarantine` point per reason (numbers as floats)."""
@@ -47,6 +57,11 @@ class CountersSnapshot:
             "replayed": float(self.replayed),
             "acknowledged": float(self.acknowledged),
             "lag_s": float(self.lag_s),
+            "quarantine_dropped": float(self.quarantine_dropped),
+            "quarantine_unrecorded": float(self.quarantine_unrecorded),
+            "errors": float(self.errors),
+            "state_unsaved": float(self.state_unsaved),
+            "retained_ignored": float(self.retained_ignored),
         }
         points = [Point("ingest", {"collector": collector}, ts_ms, fields)]
         points.extend(
@@ -74,6 +89,7 @@ class IngestCounters:
         self._acknowledged = 0
         self._lag_s = 0.0
         self._quarantined: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()  # the reject path's counts, by snapshot field
 
     def count_received(self, messages: int = 1) -> None:
         with self._lock:
@@ -101,6 +117,25 @@ class IngestCounters:
             self._acknowledged += messages
             self._lag_s = lag_s
 
+    def _count_fault(self, name: str, count: int) -> None:
+        with self._lock:
+            self._faults[name] += count
+
+    def count_quarantine_dropped(self, records: int) -> None:
+        self._count_fault("quarantine_dropped", records)
+
+    def count_quarantine_unrecorded(self, records: int) -> None:
+        self._count_fault("quarantine_unrecorded", records)
+
+    def count_error(self, messages: int = 1) -> None:
+        self._count_fault("errors", messages)
+
+    def count_state_unsaved(self) -> None:
+        self._count_fault("state_unsaved", 1)
+
+    def count_retained_ignored(self) -> None:
+        self._count_fault("retained_ignored", 1)
+
     def snapshot(self) -> CountersSnapshot:
         with self._lock:
             return CountersSnapshot(
@@ -113,4 +148,9 @@ class IngestCounters:
                 acknowledged=self._acknowledged,
                 lag_s=self._lag_s,
                 quarantined_by_reason=dict(self._quarantined),
+                quarantine_dropped=self._faults["quarantine_dropped"],
+                quarantine_unrecorded=self._faults["quarantine_unrecorded"],
+                errors=self._faults["errors"],
+                state_unsaved=self._faults["state_unsaved"],
+                retained_ignored=self._faults["retained_ignored"],
             )

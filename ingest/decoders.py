@@ -27,6 +27,7 @@ both readings and rejections (one bad reading in a batch does not spoil the othe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -72,6 +73,7 @@ REASONS = (
     "simulated",
     "no_battery_level",
     "duplicate_time",
+    "duplicate_key",
 )
 
 NATIVE_PREFIX = "floorwatch/up/"
@@ -268,13 +270,58 @@ def _parse_json(payload: bytes) -> Any:
     # asked too: it takes NaN, Infinity and 1e999 (refused later as not_finite, a clearer
     # reason than malformed_json) and lone surrogates, and words the error.
     try:
-        return orjson.loads(payload)
+        document = orjson.loads(payload)
     except orjson.JSONDecodeError:
         pass
+    else:
+        if payload.count(b":") != _flat_key_count(document):
+            _refuse_duplicate_keys(payload)  # colons in strings, nesting, or a key twice
+        return document
     try:
-        return json.loads(payload)
+        return json.loads(payload, object_pairs_hook=_object_without_duplicates)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise _Refused("malformed_json", f"not JSON: {exc}"[:200]) from None
+
+
+def _flat_key_count(document: Any) -> int:
+    """The keys of a native or SenML document: its own and those of the objects in it (or in
+    its `readings`), -1 for other shapes. Every key is followed by a colon, so when the payload
+    has exactly as many colons, no key can be there twice: the common message costs a byte
+    count and a `len` per reading; any other one gets the full check."""
+    items: Any
+    if type(document) is list:
+        keys, items = 0, document
+    elif type(document) is dict:
+        keys, items = len(document), document.get("readings")
+        if type(items) is not list:
+            return keys
+    else:
+        return 0
+    try:
+        return keys + sum(map(len, items))
+    except TypeError:  # an item without a length (a number): not this shape
+        return -1
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        twice = ""
+        for key, _ in pairs:
+            if key in seen:
+                twice = key
+                break
+            seen.add(key)
+        # RFC 8259 4: names SHOULD be unique; a parser keeping the last would hide the first.
+        raise _Refused("duplicate_key", f"key {twice[:40]!r} appears more than once in an object")
+    return document
+
+
+def _refuse_duplicate_keys(payload: bytes) -> None:
+    # orjson took it; should json read it otherwise (a number), that is not a duplicate key
+    with contextlib.suppress(ValueError, RecursionError):
+        json.loads(payload, object_pairs_hook=_object_without_duplicates)
 
 
 # --- native JSON and SenML ---------------------------------------------------------------------
@@ -400,6 +447,9 @@ def _checked(
         if not math.isfinite(value):
             raise _Refused("not_finite", f"{kind} value is {value!r}")
         raise _Refused("out_of_range", f"{kind} {value!r} outside {bounds[0]:g}..{bounds[1]:g}")
+    if kind == "footfall" and (value % 1 or math.copysign(1.0, value) < 0):
+        # passages are counted: a whole number, and -0.0 is a sign of a broken counter
+        raise _Refused("wrong_type", f"footfall must be an integer >= 0, got {value!r}")
     if not context.earliest_ms <= ts_ms <= context.latest_ms:
         if ts_ms > context.latest_ms:
             ahead = (ts_ms - context.now_ms) / 1000

@@ -39,7 +39,8 @@ class SpooledBatch:
             {
                 "readings": [[r.sensor_id, r.kind, r.ts_ms, r.value] for r in self.readings],
                 "quarantine": [
-                    [q.received_ms, q.topic, q.reason, q.detail, q.payload] for q in self.quarantine
+                    [q.received_ms, q.topic, q.reason, q.detail, q.payload, q.key]
+                    for q in self.quarantine
                 ],
             },
             separators=(",", ":"),

@@ -24,6 +24,7 @@ MOSQUITTO_CONFIG = REPO / "deploy" / "mosquitto"
 
 # Test accounts; the passwords exist only in the test's temporary password file.
 COLLECTOR_USER = "floorwatch-collector"
+SECOND_COLLECTOR_USER = "floorwatch-collector-2"  # the shipped ACL's account for scaling out
 SIMULATOR_USER = "floorwatch-simulator"
 TEST_PASSWORD = "test-secret"
 
@@ -99,6 +100,15 @@ class Mosquitto:
         self.start()
 
 
+def plain_listener_block(port: int) -> str:
+    """The shipped plain listener (`listener 1883` and the lines after it, up to the next
+    listener) on `port` of 127.0.0.1: the test broker binds client ids to accounts as shipped."""
+    shipped = (MOSQUITTO_CONFIG / "listeners.d" / "default.conf").read_text()
+    block = shipped[shipped.index("listener 1883") :]
+    block = block[: block.index("\nlistener ", 1) + 1] if "\nlistener " in block else block
+    return block.replace("listener 1883", f"listener {port} 127.0.0.1", 1)
+
+
 def start_mosquitto(workdir: Path, extra_users: dict[str, str] | None = None) -> Mosquitto:
     """Start Mosquitto in `workdir` with the shipped mosquitto.conf and acl (symlinked, not
     copied, so the test runs the very files docker-compose mounts)."""
@@ -113,8 +123,13 @@ def start_mosquitto(workdir: Path, extra_users: dict[str, str] | None = None) ->
     port = free_port()
     listeners = workdir / "listeners.d"
     listeners.mkdir(exist_ok=True)
-    (listeners / "test.conf").write_text(f"listener {port} 127.0.0.1\n")
-    users = {COLLECTOR_USER: TEST_PASSWORD, SIMULATOR_USER: TEST_PASSWORD, **(extra_users or {})}
+    (listeners / "test.conf").write_text(plain_listener_block(port))
+    users = {
+        COLLECTOR_USER: TEST_PASSWORD,
+        SECOND_COLLECTOR_USER: TEST_PASSWORD,
+        SIMULATOR_USER: TEST_PASSWORD,
+        **(extra_users or {}),
+    }
     passwd = workdir / "passwd"
     passwd.write_text("")
     for user, password in users.items():

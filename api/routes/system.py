@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.access import OPERATIONS
 from api.context import ApiContext
-from api.deps import Caller, Context
+from api.deps import Caller, Context, OptionalKey
 from api.errors import json_error_responses
 from api.metrics import latest_per, render
 from api.schemas import CheckOut, CollectorOut, HealthOut
@@ -92,11 +92,18 @@ def _health(context: ApiContext) -> tuple[HealthOut, int]:
     response_model=HealthOut,
     responses={503: {"model": HealthOut, "description": "The store is unavailable"}},
 )
-def health(context: Context) -> JSONResponse:
+def health(context: Context, key: OptionalKey) -> JSONResponse:
     """Store reachable, broker reachable, and each collector's lag from its latest counters.
-    Needs no key. 200 when ok or degraded (broker down or a collector silent), 503 when the
-    store is down."""
+    Needs no key; the collectors' client ids (their broker sessions) are named to callers
+    with a key only. 200 when ok or degraded (broker down or a collector silent), 503 when
+    the store is down."""
     body, code = context.health_cache.get("health", lambda: _health(context))
+    if key is None:
+        body = body.model_copy(
+            update={
+                "collectors": [c.model_copy(update={"collector": None}) for c in body.collectors]
+            }
+        )
     return JSONResponse(body.model_dump(mode="json"), status_code=code)
 
 

@@ -45,10 +45,16 @@ class Store(Protocol):
         """How many readings are stored in all (for commissioning checks and tests)."""
         ...
 
-    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None: ...
+    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        """Store rejects; a record whose key is already stored is kept once."""
+        ...
 
     def read_quarantine(self, limit: int = 100) -> list[QuarantineRecord]:
         """The newest quarantined inputs first."""
+        ...
+
+    def prune_quarantine(self, before_ms: int) -> None:
+        """Delete quarantine records received before `before_ms` (the retention)."""
         ...
 
     def write_points(self, points: Sequence[Point]) -> None:

@@ -79,6 +79,7 @@ class InfluxStore:
             self._auth_params = {"u": target.username, "p": target.password or ""}
         self._http = httpx.Client(base_url=target.base_url, headers=headers, timeout=timeout_s)
         self._quarantine_seq = itertools.count()
+        self._quarantine_keys: set[str] | None = None  # see _stored_quarantine_keys
         self._ensure_database()
 
     # --- HTTP ----------------------------------------------------------------------------------
@@ -231,24 +232,58 @@ class InfluxStore:
         return int(series[0]["values"][0][1]) if series else 0
 
     # --- quarantine ----------------------------------------------------------------------------
+    def _stored_quarantine_keys(self) -> set[str]:
+        """The keys of the records stored (read once, then kept up to date by this store's
+        writes): InfluxDB cannot refuse a point by a field's value, so the collector's store
+        leaves out a record whose key it has seen. The quarantine is bounded by the collector's
+        budget and retention, and so is this set."""
+        if self._quarantine_keys is None:
+            series = self.query('SELECT "record_key" FROM "quarantine"')
+            self._quarantine_keys = {
+                row[1] for one in series for row in one["values"] if row[1] is not None
+            }
+        return self._quarantine_keys
+
     def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        if not records:
+            return
+        known = self._stored_quarantine_keys()
+        fresh: dict[str, QuarantineRecord] = {}
+        for index, record in enumerate(records):
+            if record.key not in known:
+                fresh.setdefault(record.key or f"unkeyed-{index}", record)
+
+        def fields(r: QuarantineRecord) -> dict[str, float | str]:
+            values: dict[str, float | str] = {
+                "topic": r.topic,
+                "detail": r.detail,
+                "payload": r.payload,
+            }
+            if r.key:
+                values["record_key"] = r.key
+            return values
+
         # Nanosecond times with a running counter keep two rejects of the same millisecond apart.
         self._write_lines(
             (
                 _line(
                     "quarantine",
                     {"reason": r.reason},
-                    {"topic": r.topic, "detail": r.detail, "payload": r.payload},
+                    fields(r),
                     r.received_ms * 1_000_000 + next(self._quarantine_seq) % 1_000_000,
                 )
-                for r in records
+                for r in fresh.values()
             ),
             precision="ns",
         )
+        known.update(r.key for r in fresh.values() if r.key)
+
+    def prune_quarantine(self, before_ms: int) -> None:
+        self.query(f'DELETE FROM "quarantine" WHERE time < {int(before_ms)}ms')
 
     def read_quarantine(self, limit: int = 100) -> list[QuarantineRecord]:
         series = self.query(
-            f'SELECT "topic", "reason", "detail", "payload" FROM "quarantine" '
+            f'SELECT "topic", "reason", "detail", "payload", "record_key" FROM "quarantine" '
             f"ORDER BY time DESC LIMIT {int(limit)}"
         )
         records = []
@@ -262,6 +297,7 @@ class InfluxStore:
                         reason=row[idx["reason"]] or "",
                         detail=row[idx["detail"]] or "",
                         payload=row[idx["payload"]] or "",
+                        key=(row[idx["record_key"]] or "") if "record_key" in idx else "",
                     )
                 )
         return records

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     topic       TEXT NOT NULL,
     reason      TEXT NOT NULL,
     detail      TEXT NOT NULL,
-    payload     TEXT NOT NULL
+    payload     TEXT NOT NULL,
+    key         TEXT            -- the record's identity (QuarantineRecord.key); NULL before keys
 );
 CREATE TABLE IF NOT EXISTS points (
     measurement TEXT NOT NULL,
@@ -89,6 +90,19 @@ def _migrate(cur: sqlite3.Cursor) -> None:
         )
         cur.execute("DROP TABLE readings_v1")
     cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _quarantine_schema(cur: sqlite3.Cursor) -> None:
+    """The quarantine's identity column (added to files made before it) and its indexes: one
+    record per key, and the newest-first read walking an index instead of sorting the table."""
+    columns = {row[1] for row in cur.execute("PRAGMA table_info(quarantine)").fetchall()}
+    if "key" not in columns:
+        cur.execute("ALTER TABLE quarantine ADD COLUMN key TEXT")
+    cur.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS quarantine_by_key ON quarantine (key) "
+        "WHERE key IS NOT NULL"
+    )
+    cur.execute("CREATE INDEX IF NOT EXISTS quarantine_by_time ON quarantine (received_ms)")
 
 
 def _ms(moment: datetime) -> int:
@@ -143,6 +157,8 @@ class SqliteStore:
                     _migrate(cur)
         with self._cursor() as cur:
             cur.executescript(SCHEMA)
+        with self._cursor() as cur:
+            _quarantine_schema(cur)
 
     # --- readings ------------------------------------------------------------------------------
     def write_readings(self, readings: Sequence[Reading]) -> int:
@@ -248,20 +264,28 @@ class SqliteStore:
         if not records:
             return
         with self._cursor() as cur:
+            # a key already stored is a redelivered or replayed reject: kept once
             cur.executemany(
-                "INSERT INTO quarantine (received_ms, topic, reason, detail, payload) "
-                "VALUES (?,?,?,?,?)",
-                [(r.received_ms, r.topic, r.reason, r.detail, r.payload) for r in records],
+                "INSERT OR IGNORE INTO quarantine (received_ms, topic, reason, detail, payload, "
+                "key) VALUES (?,?,?,?,?,?)",
+                [
+                    (r.received_ms, r.topic, r.reason, r.detail, r.payload, r.key or None)
+                    for r in records
+                ],
             )
 
     def read_quarantine(self, limit: int = 100) -> list[QuarantineRecord]:
         with self._cursor() as cur:
             rows = cur.execute(
-                "SELECT received_ms, topic, reason, detail, payload FROM quarantine "
-                "ORDER BY received_ms DESC, id DESC LIMIT ?",
+                "SELECT received_ms, topic, reason, detail, payload, coalesce(key, '') "
+                "FROM quarantine ORDER BY received_ms DESC, id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         return [QuarantineRecord(*row) for row in rows]
+
+    def prune_quarantine(self, before_ms: int) -> None:
+        with self._cursor() as cur:
+            cur.execute("DELETE FROM quarantine WHERE received_ms < ?", (before_ms,))
 
     # --- derived results -----------------------------------------------------------------------
     def write_points(self, points: Sequence[Point]) -> None:

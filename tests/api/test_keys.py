@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from api.cli import keys_app, serve
-from api.keys import KeyStore, Role
+from api.keys import KeyStore, Role, parse_expiry
 from floorwatch.errors import InvalidRequest
 
 
@@ -93,3 +96,30 @@ def test_cli_creates_lists_and_revokes_keys(tmp_path: Path) -> None:
     serve_app = typer.Typer()
     serve_app.command()(serve)
     assert "Example: floorwatch serve" in runner.invoke(serve_app, ["--help"]).output
+
+
+def test_keys_expire_and_the_keys_file_is_its_owners_only(tmp_path: Path) -> None:
+    path = tmp_path / "keys.db"
+    created = _floorwatch(tmp_path, "keys", "create", "--role", "technician", "--expires", "90d")
+    assert created.returncode == 0, created.stderr
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    keys = KeyStore(path)
+    lasting = keys.verify(created.stdout.strip())
+    assert lasting is not None and lasting.expires_ms is not None
+    assert abs(lasting.expires_ms / 1000 - (time.time() + 90 * 86_400)) < 60
+    short, _ = keys.create("technician", expires_ms=int(time.time() * 1000) + 1_500)
+    assert KeyStore(path).verify(short) is not None
+    time.sleep(1.6)
+    assert KeyStore(path).verify(short) is None  # expired: as if unknown
+    with pytest.raises(InvalidRequest, match="--expires must be in the future"):
+        keys.create("technician", expires_ms=int(time.time() * 1000) - 1)
+    keys.close()
+    assert parse_expiry("2027-06-30") == int(datetime(2027, 6, 30, tzinfo=UTC).timestamp() * 1000)
+    with pytest.raises(InvalidRequest, match="--expires: expected a date"):
+        parse_expiry("soon")
+    listed = CliRunner().invoke(keys_app, ["list"], env={"FLOORWATCH_KEYS_FILE": str(path)})
+    assert "expired" in listed.output and "until 20" in listed.output
+    # A keys file made world-readable before this rule is tightened on first use.
+    path.chmod(0o644)
+    KeyStore(path).list()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

@@ -64,7 +64,7 @@ def test_health_and_metrics_follow_the_running_collector(
             20,
             "the quarantine counter",
         )
-        health = client.get("/health").json()
+        health = client.get("/health", headers=headers).json()  # with a key: names too
         assert health["status"] == "ok", health
         assert health["broker"]["ok"] is True and health["store"]["ok"] is True
         [reported] = [c for c in health["collectors"] if c["collector"] == collector.client_id]

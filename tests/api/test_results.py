@@ -82,6 +82,9 @@ def test_report_is_served_as_html(api: Api) -> None:
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/html")
     assert "Floorwatch report 2026-10" in report.text
+    # no scripts, frames, forms or remote content; and no content sniffing
+    assert report.headers["content-security-policy"].startswith("default-src 'none';")
+    assert report.headers["x-content-type-options"] == "nosniff"
     assert api.get("procurement", "/api/v1/reports/2025-01").status_code == 404
     assert api.get("procurement", "/api/v1/reports/..%2Fkeys").status_code in (404, 422)
 

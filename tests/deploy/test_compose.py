@@ -138,6 +138,18 @@ def test_tls_listener_certificates_come_from_the_env_file() -> None:
     assert any(p.endswith(":8883") for p in ports)
 
 
+def test_plain_mqtt_is_published_on_the_school_network_address_only() -> None:
+    """Devices outside the school network can reach TLS only: the plain listener is bound to
+    the address .env names (required), never to every interface."""
+    ports = [str(p) for p in SERVICES["mosquitto"]["ports"]]
+    [plain] = [p for p in ports if p.endswith(":1883")]
+    assert plain.startswith("${MQTT_PLAIN_BIND:-127.0.0.1}:"), plain  # unset: loopback only
+    assert env_example()["MQTT_PLAIN_BIND"] == ""  # the site fills it in
+    listeners = (MOSQUITTO_CONFIG / "listeners.d" / "default.conf").read_text()
+    for block in listeners.split("\nlistener ")[1:]:
+        assert "use_username_as_clientid true" in block, block  # every listener binds ids
+
+
 # --- secrets: from .env, none by default ------------------------------------------------------
 def test_env_example_defines_every_variable_and_no_secret_has_a_default() -> None:
     env = env_example()
@@ -161,6 +173,8 @@ def test_env_example_defines_every_variable_and_no_secret_has_a_default() -> Non
         "influxdb://floorwatch:filled-influxdb_user_password@influxdb:8086/floorwatch"
     )
     assert collector["FLOORWATCH_MQTT_URL"].startswith("mqtt://floorwatch-collector:filled-")
+    # the broker names the collector's session by its account: client id and account agree
+    assert collector["FLOORWATCH_CLIENT_ID"] == "floorwatch-collector"
     assert ".env" in (REPO / ".gitignore").read_text().split()
 
 

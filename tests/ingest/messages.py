@@ -166,6 +166,31 @@ def bad_inputs(now_ms: int) -> list[BadInput]:
         BadInput("whitespace only", moisture, b"  \n ", "empty_payload"),
         BadInput("truncated json", moisture, b'{"ts": 1, "kind": "moist', "malformed_json"),
         BadInput("not utf-8", moisture, b'{"kind": "\xff\xfe"}', "malformed_json"),
+        BadInput(
+            "a key twice",
+            moisture,
+            b'{"ts": %d, "kind": "moisture", "value": 12.5, "value": 99}' % (t // 1000),
+            "duplicate_key",
+        ),
+        BadInput(
+            "a key twice in a batch",
+            moisture,
+            b'{"readings": [{"ts": %d, "kind": "moisture", "kind": "dirt", "value": 1}]}'
+            % (t // 1000),
+            "duplicate_key",
+        ),
+        BadInput(
+            "fractional footfall",
+            native_topic(FOOTFALL_NATIVE),
+            dumps({"ts": t / 1000, "kind": "footfall", "value": 2.5}),
+            "wrong_type",
+        ),
+        BadInput(
+            "negative zero footfall",
+            native_topic(FOOTFALL_NATIVE),
+            b'{"ts": %d, "kind": "footfall", "value": -0.0}' % (t // 1000),
+            "wrong_type",
+        ),
         BadInput("json string", moisture, b'"moisture 12"', "not_an_object"),
         BadInput("json number", moisture, b"12.5", "not_an_object"),
         BadInput("value is a string", moisture, native(value="12.5"), "wrong_type"),

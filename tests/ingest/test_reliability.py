@@ -30,6 +30,7 @@ from tests.ingest.helpers import (
 from tests.ingest.messages import DIRT, MOISTURE, dumps, native_batches, native_topic
 from tests.services import (
     COLLECTOR_USER,
+    SECOND_COLLECTOR_USER,
     SIMULATOR_USER,
     TEST_PASSWORD,
     Mosquitto,
@@ -344,7 +345,14 @@ def test_shared_subscription_splits_the_load(
     """Two collectors in one `$share` group: each message reaches one of them, all are stored."""
     messages = native_batches(registry, 2_000, per_message=10)
     first = collector_settings(mosquitto, sqlite_url, tmp_path / "a", share_group="floorwatch")
-    second = collector_settings(mosquitto, sqlite_url, tmp_path / "b", share_group="floorwatch")
+    # The broker names a session by its account: a second collector has an account of its own.
+    second = collector_settings(
+        mosquitto,
+        sqlite_url,
+        tmp_path / "b",
+        share_group="floorwatch",
+        mqtt_url=mosquitto.url_for(SECOND_COLLECTOR_USER),
+    )
     store = open_store(sqlite_url)
     try:
         with running_collector(first) as one, running_collector(second) as two:

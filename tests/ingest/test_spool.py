@@ -85,6 +85,11 @@ def test_counter_points_follow_the_contract() -> None:
         "replayed": 0.0,
         "acknowledged": 10.0,
         "lag_s": 0.25,
+        "quarantine_dropped": 0.0,
+        "quarantine_unrecorded": 0.0,
+        "errors": 0.0,
+        "state_unsaved": 0.0,
+        "retained_ignored": 0.0,
     }
     assert [(p.measurement, p.tags, p.fields) for p in points[1:]] == [
         ("ingest_quarantine", {"collector": "c1", "reason": "out_of_range"}, {"count": 2.0})
