@@ -108,7 +108,12 @@ def open_collector_store(settings: Settings, sensor_tags: Any) -> Store:
         return SqliteStore(target.path, timeout_s=settings.store_timeout_s)
     from floorwatch.store.influx import InfluxStore
 
-    return InfluxStore(target, sensor_tags=sensor_tags, timeout_s=settings.store_timeout_s)
+    return InfluxStore(
+        target,
+        sensor_tags=sensor_tags,
+        timeout_s=settings.store_timeout_s,
+        gzip_level=settings.influx_gzip_level,
+    )
 
 
 @dataclass(slots=True)
@@ -809,6 +814,9 @@ class Collector:
             return
         self._registry = registry
         self._catalog = SensorCatalog(registry)
+        forget = getattr(self._store, "forget_sensor_tags", None)
+        if forget is not None:  # InfluxDB keeps location tags with each reading
+            forget()
         log.info(
             "event=registry_reloaded registry=%s sensors=%d",
             registry.content_hash[:12],

@@ -12,8 +12,8 @@ import contextlib
 import gzip
 import itertools
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -24,21 +24,16 @@ from floorwatch.errors import StoreRejected, StoreUnavailable
 from floorwatch.readings import Point, QuarantineRecord, Reading
 from floorwatch.settings import StoreTarget
 from floorwatch.store.base import READING_COLUMNS
+from floorwatch.store.lineprotocol import ReadingLines, body
+from floorwatch.store.lineprotocol import line as _line
 
-WRITE_CHUNK = 5_000  # lines per /write request
+# Lines per /write request: the collector's batch (5,000 readings by default) goes in one request;
+# larger writes (imports, backfills) are split and posted WRITE_CONCURRENCY at a time, because
+# InfluxDB 1.6 slows down for everyone when it is given many concurrent writes.
+WRITE_CHUNK = 20_000
+WRITE_CONCURRENCY = 2
 QUERY_CHUNK = 10_000  # rows per chunk of a chunked /query answer
 _NO_TAGS: Mapping[str, str] = {}
-
-
-def _escape_key(text: str) -> str:
-    """Escape a measurement, tag key or tag value for line protocol."""
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-
-
-def _field(value: float | str) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(float(value))  # always a float: InfluxDB refuses a float field later sent as int
 
 
 def _quote(text: str) -> str:
@@ -49,18 +44,6 @@ def _ident(text: str) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
-def _line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, float | str], ts: int):
-    tag_text = "".join(
-        f",{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(tags.items()) if v != ""
-    )
-    field_text = ",".join(
-        f"{_escape_key(k)}={_field(v)}"
-        for k, v in fields.items()
-        if not (isinstance(v, float) and not math.isfinite(v))
-    )
-    return f"{_escape_key(measurement)}{tag_text} {field_text} {ts}"
-
-
 class InfluxStore:
     """The Store interface on InfluxDB's v1-compatible HTTP API."""
 
@@ -69,10 +52,14 @@ class InfluxStore:
         target: StoreTarget,
         sensor_tags: Any = None,
         timeout_s: float = 30.0,
+        gzip_level: int = 0,
     ):
+        """gzip_level 1 to 9 compresses write bodies (pays over a slow link); 0 does not."""
         self.target = target
         self.database = target.database
-        self._sensor_tags = sensor_tags
+        self._reading_lines = ReadingLines(sensor_tags)
+        self._gzip_level = gzip_level
+        self._pool: ThreadPoolExecutor | None = None
         headers = {"Authorization": f"Token {target.token}"} if target.token else {}
         self._auth_params: dict[str, str] = {}
         if target.username and not target.token:
@@ -105,17 +92,34 @@ class InfluxStore:
                 "POST", "/query", params={"q": f"CREATE DATABASE {_ident(self.database)}"}
             )
 
+    def _post_lines(self, lines: Sequence[str], precision: str) -> None:
+        headers = {"Content-Type": "text/plain"}
+        content = body(lines)
+        if self._gzip_level:
+            content = gzip.compress(content, compresslevel=self._gzip_level)
+            headers["Content-Encoding"] = "gzip"
+        self._request(
+            "POST",
+            "/write",
+            params={"db": self.database, "precision": precision},
+            content=content,
+            headers=headers,
+        )
+
     def _write_lines(self, lines: Iterable[str], precision: str = "ms") -> None:
-        iterator = iter(lines)
-        while chunk := list(itertools.islice(iterator, WRITE_CHUNK)):
-            body = gzip.compress(("\n".join(chunk) + "\n").encode(), compresslevel=1)
-            self._request(
-                "POST",
-                "/write",
-                params={"db": self.database, "precision": precision},
-                content=body,
-                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
-            )
+        everything = lines if isinstance(lines, list) else list(lines)
+        if len(everything) <= WRITE_CHUNK:
+            if everything:
+                self._post_lines(everything, precision)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(WRITE_CONCURRENCY, thread_name_prefix="influx-write")
+        chunks = [
+            everything[start : start + WRITE_CHUNK]
+            for start in range(0, len(everything), WRITE_CHUNK)
+        ]
+        for future in [self._pool.submit(self._post_lines, c, precision) for c in chunks]:
+            future.result()  # all written, or the first error
 
     def query(self, influxql: str) -> list[dict[str, Any]]:
         """Run InfluxQL; return the series (name, tags, columns, values) of all statements.
@@ -155,17 +159,12 @@ class InfluxStore:
 
     # --- readings ------------------------------------------------------------------------------
     def write_readings(self, readings: Sequence[Reading]) -> None:
-        tags_of = self._sensor_tags
-
-        def lines() -> Iterable[str]:
-            for r in readings:
-                tags = dict(tags_of(r.sensor_id)) if tags_of else {}
-                tags["sensor_id"] = r.sensor_id
-                tags["kind"] = r.kind
-                yield _line("reading", tags, {"value": r.value}, r.ts_ms)
-
-        self._write_lines(lines())
+        self._write_lines(self._reading_lines.lines(readings))
         return None
+
+    def forget_sensor_tags(self) -> None:
+        """The registry changed: build each sensor's location tags again on its next reading."""
+        self._reading_lines.forget()
 
     def _readings_frame(self, series: list[dict[str, Any]]) -> pd.DataFrame:
         rows: list[tuple[int, str, str, float]] = []
@@ -303,4 +302,6 @@ class InfluxStore:
         self._request("GET", "/ping")
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
         self._http.close()
