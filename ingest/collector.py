@@ -25,6 +25,8 @@ import logging
 import queue
 import random
 import signal
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -52,6 +54,7 @@ from floorwatch.readings import QuarantineRecord, Reading
 from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings
 from floorwatch.store import Store
+from ingest.buffered_socket import BufferedSocket
 from ingest.counters import CountersSnapshot, IngestCounters
 from ingest.decoders import NATIVE_PREFIX, DecodeContext, Limits, SensorCatalog, decode
 from ingest.spool import CounterTotalsFile, Spool, SpooledBatch
@@ -70,6 +73,11 @@ REFUSED_PER_RECORD = 200  # readings per store_rejected quarantine record
 KEEPALIVE_S = 30
 _NETWORK_POLL_S = 0.01  # how long the MQTT thread waits for traffic before sending queued acks
 _AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
+_PUBACK_HEAD = bytes([PacketTypes.PUBACK << 4, 2])  # fixed header of a PUBACK without properties
+# paho's loop() reads one packet per select(); up to this many more are read from the socket's
+# buffer before going round again (acks, keepalive)
+_READS_PER_POLL = 500
+_GATHER_S = 0.005  # how long the decoding thread lets messages gather when the inbox is empty
 
 
 def subscriptions(share_group: str | None) -> list[str]:
@@ -357,6 +365,10 @@ class Collector:
             return
         self._ever_connected = True
         self._connection += 1
+        sock = client.socket()
+        if isinstance(sock, socket.socket) and not isinstance(sock, ssl.SSLSocket):
+            # TLS sockets buffer already; paho reads every packet in several recv() calls
+            client._sock = BufferedSocket(sock)
         topics = subscriptions(self.settings.share_group)
         if self.settings.mqtt.protocol_v5:
             client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in topics])
@@ -401,13 +413,23 @@ class Collector:
         """Send queued acks. Acks of messages from an earlier connection are dropped: the broker
         redelivers those, and after a reconnect their packet ids may name other messages."""
         client = self._client
+        pubacks = bytearray()
         while True:
             try:
                 connection, mid, qos = self._acks.get_nowait()
             except queue.Empty:
-                return
-            if connection == self._connection:
+                break
+            if connection != self._connection:
+                continue
+            if qos == 1:
+                pubacks += _PUBACK_HEAD + mid.to_bytes(2, "big")
+            else:
                 client.ack(mid, qos)
+        if pubacks:
+            # All PUBACKs in one write: paho's ack() costs two system calls per message. The bytes
+            # are the ones ack() queues: PUBACK, remaining length 2, the packet id (MQTT 5 leaves
+            # out the reason code for success, MQTT 5.0 section 3.4.2.1).
+            client._packet_queue(PacketTypes.PUBACK << 4, bytes(pubacks), 0, 1)
 
     def _network_loop(self) -> None:
         """The MQTT thread. A failure here stops the collector rather than leave it deaf."""
@@ -441,6 +463,13 @@ class Collector:
             rc = MQTTErrorCode.MQTT_ERR_SUCCESS
             while rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                 rc = client.loop(timeout=_NETWORK_POLL_S)
+                sock = client.socket()
+                pending = sock.pending if isinstance(sock, BufferedSocket) else None
+                reads = 0
+                while pending is not None and pending() and reads < _READS_PER_POLL:
+                    if (rc := client.loop_read()) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        break
+                    reads += 1
                 self._send_acks()
                 if client.is_connected():
                     backoff.reset()
@@ -607,10 +636,10 @@ class Collector:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not wait:
                     break
-                try:
-                    item = inbox.get(timeout=remaining)
-                except queue.Empty:
-                    break
+                # Let messages gather instead of waking for each one: a wake-up per message
+                # hands the GIL back and forth with the MQTT thread, which is the bottleneck.
+                time.sleep(min(remaining, _GATHER_S))
+                continue
             self._decode_into(batch, item)
         return batch
 

@@ -75,7 +75,7 @@ class ReadingLines:
         """One pass: a dict lookup, a float repr and a format per reading."""
         get = self._prefixes.get
         isfinite = math.isfinite
-        out = []
+        out: list[str] = []
         append = out.append
         for sensor_id, kind, ts_ms, value in readings:
             prefix = get((sensor_id, kind)) or self._prefix(sensor_id, kind)
