@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from floorwatch.errors import StoreRejected, StoreUnavailable
@@ -34,6 +36,23 @@ WRITE_CHUNK = 20_000
 WRITE_CONCURRENCY = 2
 QUERY_CHUNK = 10_000  # rows per chunk of a chunked /query answer
 _NO_TAGS: Mapping[str, str] = {}
+
+
+_CSV_HEADER = b"name,tags,time,value"
+_CSV_TYPES: dict[str, Any] = {"tags": "category", "time": np.int64, "value": np.float64}
+# pandas 3 parses every double exactly by default (and deprecates the option); pandas 2's default
+# can be one unit in the last place off, its round-trip parser is not.
+_FLOAT_PRECISION: Literal["round_trip"] | None = (
+    None if int(pd.__version__.split(".")[0]) >= 3 else "round_trip"
+)
+
+
+def _series_of(tags: str) -> tuple[str, str]:
+    """(sensor_id, kind) from a CSV answer's tags column, `kind=...,sensor_id=...`."""
+    kind, sep, sensor_id = tags.partition(",sensor_id=")
+    if not sep or not kind.startswith("kind="):
+        raise StoreUnavailable(f"InfluxDB answered a series with tags {tags!r}")
+    return sensor_id, kind[len("kind=") :]
 
 
 def _quote(text: str) -> str:
@@ -202,8 +221,67 @@ class InfluxStore:
             if not kinds:
                 return self._readings_frame([])
             where.append(self._any_of("kind", kinds))
-        query = f'SELECT "value", "sensor_id", "kind" FROM "reading" WHERE {" AND ".join(where)}'
-        return self._readings_frame(self.query(query))
+        # One series after another (GROUP BY), not merged by time on the server; the answer as
+        # CSV, which InfluxDB writes faster than JSON and pandas parses without a Python object
+        # per row (44,640 points of one series here: CSV 213 ms to answer + 10 ms to parse,
+        # chunked JSON 492 + 69 ms, MessagePack 347 + 225 ms).
+        clause = " AND ".join(where)
+        query = f'SELECT "value" FROM "reading" WHERE {clause} GROUP BY "sensor_id", "kind"'
+        response = self._request(
+            "POST",
+            "/query",
+            params={
+                "db": self.database,
+                "epoch": "ms",
+                "chunked": "true",
+                "chunk_size": QUERY_CHUNK,
+            },
+            data={"q": query},
+            headers={"Accept": "application/csv"},
+        )
+        return self._readings_from_csv(response.content, sensor_ids)
+
+    def _readings_from_csv(self, content: bytes, sensor_ids: Sequence[str] | None) -> pd.DataFrame:
+        """The readings frame in the SQLite store's order: by time, then the caller's sensor
+        order (sorted when not given), then kind."""
+        header, _, rest = content.partition(b"\n")
+        if not header.strip():
+            return self._readings_frame([])
+        if header != _CSV_HEADER:
+            detail = content.decode("utf-8", "replace")[:300]
+            if header.split(b",")[-1] == b"error":
+                raise StoreRejected(f"InfluxDB query failed: {detail}")
+            raise StoreUnavailable(
+                f"InfluxDB at {self.target.base_url}: unreadable answer {detail}"
+            )
+        rest = rest.replace(b"\n" + _CSV_HEADER + b"\n", b"\n")  # a header again, if any
+        table = pd.read_csv(
+            io.BytesIO(rest),
+            header=None,
+            names=["name", "tags", "time", "value"],
+            usecols=["tags", "time", "value"],
+            dtype=_CSV_TYPES,
+            float_precision=_FLOAT_PRECISION,  # every bit of the double, as SQLite gives it
+        )
+        series = [_series_of(str(tags)) for tags in table["tags"].cat.categories]
+        place = {sid: i for i, sid in reversed(list(enumerate(sensor_ids or [])))}
+        if sensor_ids is None:
+            place = {sid: i for i, sid in enumerate(sorted({sid for sid, _ in series}))}
+        ranked = sorted(range(len(series)), key=lambda i: (place[series[i][0]], series[i][1]))
+        rank = np.empty(len(series), dtype=np.int64)
+        rank[ranked] = np.arange(len(series))
+        codes = table["tags"].cat.codes.to_numpy()
+        times = table["time"].to_numpy()
+        order = np.lexsort((rank[codes], times))
+        codes = codes[order]
+        return pd.DataFrame(
+            {
+                "time": pd.to_datetime(times[order], unit="ms", utc=True),
+                "sensor_id": np.asarray([sid for sid, _ in series], dtype=object)[codes],
+                "kind": np.asarray([kind for _, kind in series], dtype=object)[codes],
+                "value": table["value"].to_numpy()[order],
+            }
+        )
 
     def latest_readings(self, sensor_ids: Sequence[str]) -> pd.DataFrame:
         if not sensor_ids:
