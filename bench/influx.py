@@ -350,7 +350,7 @@ def run(quick: bool, progress: Callable[[str], None]) -> list[Row]:
 
         progress("influx: InfluxDB's raw write rate")
         lines = _lines(batched)
-        raw = {False: [], True: []}  # type: dict[bool, list[float]]
+        raw: dict[bool, list[float]] = {False: [], True: []}
         for _ in range(repeats):
             for compress in (False, True):
                 raw[compress].append(raw_write(influx, lines, compress))
@@ -393,6 +393,14 @@ def run(quick: bool, progress: Callable[[str], None]) -> list[Row]:
     return rows
 
 
+def detail_of(runs: list[Run]) -> dict[str, object]:
+    return {
+        "readings_per_s": [round(r.per_s) for r in runs],
+        "cpu_s_per_10k": [round(r.cpu_per_10k, 3) for r in runs],
+        "readings": runs[0].readings if runs else 0,
+    }
+
+
 def _case_rows(
     case: str,
     per_message: int,
@@ -402,11 +410,6 @@ def _case_rows(
     why_not: str | None,
 ) -> list[Row]:
     mine_per_s, mine_cpu = _median_run(runs[False])
-    detail_of = lambda rs: {  # noqa: E731
-        "readings_per_s": [round(r.per_s) for r in rs],
-        "cpu_s_per_10k": [round(r.cpu_per_10k, 3) for r in rs],
-        "readings": rs[0].readings if rs else 0,
-    }
     rows = []
     if why_not is not None:
         rows.append(not_available(SECTION, f"peer: Node-RED, {case}", "", why_not))
