@@ -106,11 +106,7 @@ class NodeRed:
         raise TimeoutError(f"Node-RED did not connect within {timeout_s} s: {self.log}")
 
     def stop(self) -> None:
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        from bench.ingest import _stop
+
+        if self.process is not None:
+            _stop(self.process)

@@ -30,8 +30,8 @@ from floorwatch.store.lineprotocol import ReadingLines, body
 from floorwatch.store.lineprotocol import line as _line
 
 # Lines per /write request: the collector's batch (5,000 readings by default) goes in one request;
-# larger writes (imports, backfills) are split and posted WRITE_CONCURRENCY at a time, because
-# InfluxDB 1.6 slows down for everyone when it is given many concurrent writes.
+# larger writes (imports, backfills) are split and posted WRITE_CONCURRENCY at a time. Bounded, as
+# InfluxDB 1.6.7 wants; more requests at once did not raise its rate on 2 cores (bench/README.md).
 WRITE_CHUNK = 20_000
 WRITE_CONCURRENCY = 2
 QUERY_CHUNK = 10_000  # rows per chunk of a chunked /query answer
@@ -140,10 +140,9 @@ class InfluxStore:
         for future in [self._pool.submit(self._post_lines, c, precision) for c in chunks]:
             future.result()  # all written, or the first error
 
-    def query(self, influxql: str) -> list[dict[str, Any]]:
-        """Run InfluxQL; return the series (name, tags, columns, values) of all statements.
-        Times are epoch milliseconds. Raises StoreRejected on a statement error."""
-        response = self._request(
+    def _post_query(self, influxql: str, accept: str = "application/json") -> httpx.Response:
+        """A chunked /query answer (no row limit applies), times in epoch milliseconds."""
+        return self._request(
             "POST",
             "/query",
             params={
@@ -153,7 +152,13 @@ class InfluxStore:
                 "chunk_size": QUERY_CHUNK,
             },
             data={"q": influxql},
+            headers={"Accept": accept},
         )
+
+    def query(self, influxql: str) -> list[dict[str, Any]]:
+        """Run InfluxQL; return the series (name, tags, columns, values) of all statements.
+        Times are epoch milliseconds. Raises StoreRejected on a statement error."""
+        response = self._post_query(influxql)
         series: dict[tuple[int, str, str], dict[str, Any]] = {}
         for text in response.text.splitlines():
             if not text.strip():
@@ -227,18 +232,7 @@ class InfluxStore:
         # chunked JSON 492 + 69 ms, MessagePack 347 + 225 ms).
         clause = " AND ".join(where)
         query = f'SELECT "value" FROM "reading" WHERE {clause} GROUP BY "sensor_id", "kind"'
-        response = self._request(
-            "POST",
-            "/query",
-            params={
-                "db": self.database,
-                "epoch": "ms",
-                "chunked": "true",
-                "chunk_size": QUERY_CHUNK,
-            },
-            data={"q": query},
-            headers={"Accept": "application/csv"},
-        )
+        response = self._post_query(query, accept="application/csv")
         return self._readings_from_csv(response.content, sensor_ids)
 
     def _readings_from_csv(self, content: bytes, sensor_ids: Sequence[str] | None) -> pd.DataFrame:
