@@ -34,11 +34,11 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from bench.common import Row, child_env, not_available, python_module, run_measured
+from bench.common import Row, bench_broker, child_env, not_available, python_module, run_measured
 from bench.ingest import Publisher, _poll_count, _stop
 from floorwatch.registry import load_registry
 from floorwatch.store import open_store
-from tests.services import COLLECTOR_USER, TEST_PASSWORD, InfluxDB, start_influxdb, start_mosquitto
+from tests.services import COLLECTOR_USER, TEST_PASSWORD, InfluxDB, start_influxdb
 
 SECTION = "influx"
 LINES_PER_REQUEST = 5_000
@@ -188,7 +188,7 @@ def _wait_connections(consumer: Consumer, count: int, process: subprocess.Popen[
 def run_case(
     workdir: Path, influx: InfluxDB, peer: bool, readings: int, per_message: int, backlog: bool
 ) -> Run:
-    broker = start_mosquitto(workdir / f"broker-{uuid.uuid4().hex[:6]}")
+    broker = bench_broker(workdir / f"broker-{uuid.uuid4().hex[:6]}")
     database = f"bench_{uuid.uuid4().hex[:6]}"
     client_id = f"bench-{'nodered' if peer else 'collector'}-{uuid.uuid4().hex[:6]}"
     store = open_store(influx.url(database))
