@@ -29,7 +29,7 @@ from dashboards.model import (
     target,
     thresholds,
 )
-from floorwatch.registry.schema import KpiName
+from floorwatch.registry.schema import Kpi
 
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
@@ -455,11 +455,11 @@ LOCAL_DAYS = "tz('Europe/Stockholm')"
 
 # KPI name (analytics' `kpi` tag) -> (title, unit)
 KPI_DISPLAY: dict[str, tuple[str, str]] = {
-    KpiName.DRY_TIME_SHARE: ("Dry time share", "percentunit"),
-    KpiName.CLEAN_TIME_SHARE: ("Clean time share", "percentunit"),
-    KpiName.WET_RECOVERY_P90: ("Wet recovery, 90th percentile", "m"),
-    KpiName.SLIP_EXPOSURE: ("Slip exposure (per 1,000 passages)", "suffix: ‰"),
-    KpiName.DIRT_CAPTURE: ("Dirt capture", "percentunit"),
+    Kpi.DRY_TIME_SHARE: ("Dry time share", "percentunit"),
+    Kpi.CLEAN_TIME_SHARE: ("Clean time share", "percentunit"),
+    Kpi.WET_RECOVERY_P90: ("Wet recovery, 90th percentile", "m"),
+    Kpi.SLIP_EXPOSURE: ("Slip exposure (per 1,000 passages)", "suffix: ‰"),
+    Kpi.DIRT_CAPTURE: ("Dirt capture", "percentunit"),
     "data_availability": ("Data availability", "percentunit"),
 }
 
