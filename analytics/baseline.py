@@ -104,7 +104,7 @@ SUFFICIENCY = {
     "min_own_days": 10,  # the entrance's own school days without a solution
     "min_days": 20,  # own and reference days together
     "min_event_days": 5,  # days with the outcome above 0 (a wet day, a dirty day)
-    "max_out_of_range_share": 0.25,  # reporting days with a feature outside the training range
+    "max_out_of_range_share": 0.4,  # reporting days with a feature outside the training range
 }
 ACCEPTANCE = {"max_cv_rmse": 1.0, "max_abs_nmbe": 0.15}
 
@@ -203,9 +203,9 @@ class Design:
         return np.hstack([onehot, (raw - self.center) / self.scale])
 
     def out_of_range(self, values: pd.DataFrame) -> np.ndarray:
-        """Days with a feature more than 10 % of its training range outside it."""
+        """Days with a feature more than a quarter of its training range outside it."""
         raw = values.reindex(columns=self.features).to_numpy(dtype=float)
-        margin = 0.1 * (self.high - self.low)
+        margin = 0.25 * (self.high - self.low)
         with np.errstate(invalid="ignore"):
             out = (raw < self.low - margin) | (raw > self.high + margin)
         return np.any(out, axis=1)
@@ -332,9 +332,7 @@ def fit_baseline(
     reasons = []
     s = SUFFICIENCY
     if own.sum() < s["min_own_days"]:
-        reasons.append(
-            f"{int(own.sum())} own baseline days (at least {s['min_own_days']} needed)"
-        )
+        reasons.append(f"{int(own.sum())} own baseline days (at least {s['min_own_days']} needed)")
     if len(rows) < s["min_days"]:
         reasons.append(f"{len(rows)} baseline days (at least {s['min_days']} needed)")
     if np.sum(y > 0) < s["min_event_days"]:
@@ -410,7 +408,9 @@ def fit_baseline(
     )
 
 
-def block_weights(groups: np.ndarray, entrances: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+def block_weights(
+    groups: np.ndarray, entrances: np.ndarray, resamples: int, seed: int
+) -> np.ndarray:
     """Bootstrap day weights (resamples x days): whole blocks (an entrance's calendar week)
     drawn with replacement, each entrance as many blocks as it has."""
     rng = np.random.default_rng(seed)

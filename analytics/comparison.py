@@ -115,7 +115,7 @@ def compare(
         effects[OVERALL] = {
             s: (
                 sum(weights[str(k)] * effects[str(k)][s][0] for k in shared) / total,
-                sum(weights[str(k)] * effects[str(k)][s][1] for k in shared) / total,
+                np.sum([weights[str(k)] * effects[str(k)][s][1] for k in shared], axis=0) / total,
                 sorted({i for k in shared for i in effects[str(k)][s][2]}),
             )
             for s in suppliers
@@ -149,7 +149,7 @@ def compare(
 
     def ranking(name: str) -> dict[str, Any]:
         per = effects.get(name, {})
-        rows = []
+        rows: list[dict[str, Any]] = []
         for supplier, (effect, replicates, used) in per.items():
             finite = replicates[np.isfinite(replicates)]
             low, high = (
@@ -172,7 +172,7 @@ def compare(
                     "better_than": beats,
                 }
             )
-        rows.sort(key=lambda r: (-r["effect"], r["supplier"]))
+        rows.sort(key=lambda r: (-float(r["effect"]), str(r["supplier"])))
         for rank, row in enumerate(rows, start=1):
             row["rank"] = rank
         mine = [t for t in tests if t["kpi"] == name]

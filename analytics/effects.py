@@ -159,7 +159,7 @@ def estimate(
         nothing = Interval(NAN, NAN, NAN)
         expected, improvement, share = nothing, nothing, NAN
         replicates = np.full(resamples, np.nan)
-        events = int(len(episodes)) if kpi == Kpi.WET_RECOVERY_P90 else 0
+        events = len(episodes) if kpi == Kpi.WET_RECOVERY_P90 else 0
         baseline = baselines.get(kpi)
         outcome = OUTCOME_BY_KPI.get(kpi)
         if outcome is not None:
@@ -167,14 +167,13 @@ def estimate(
             events = int(np.sum(y > 0))
         if baseline is not None and baseline.beta is not None and outcome is not None and n:
             y, exposure = outcomes[outcome.name]
-            y = np.clip(y, 0.0, None)
             point_mu = baseline.predict(features, exposure, baseline.beta[None, :])[0]
             betas = refit_replicates(baseline, resamples, stable_seed(str(seed), outcome.name))
             mu = baseline.predict(features, exposure, betas)
             total_mu = float(point_mu.sum())
             total_exposure = float(exposure.sum())
             boot_mu = np.sum(counts * mu, axis=1)
-            boot_y = counts @ y
+            boot_y = np.maximum(counts @ y, 0.0)  # net build-up below 0 is noise: none
             boot_exposure = counts @ exposure
             expected = _interval(
                 _level(kpi, boot_mu, boot_exposure),
@@ -185,13 +184,11 @@ def estimate(
                 replicates = np.clip(
                     np.where(boot_mu > 0, 1.0 - boot_y / boot_mu, np.nan), IMPROVEMENT_FLOOR, 1.0
                 )
-            point = 1.0 - float(y.sum()) / total_mu if total_mu > 0 else NAN
+            point = 1.0 - max(float(y.sum()), 0.0) / total_mu if total_mu > 0 else NAN
             improvement = _interval(
                 replicates, float(np.clip(point, IMPROVEMENT_FLOOR, 1.0)) if total_mu > 0 else NAN
             )
-        result[kpi] = Estimate(
-            measured, judged, expected, improvement, share, replicates, events
-        )
+        result[kpi] = Estimate(measured, judged, expected, improvement, share, replicates, events)
     return result
 
 

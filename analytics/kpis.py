@@ -15,6 +15,7 @@ weather/footfall adjustment (`analytics.fairness`) resample these.
 from __future__ import annotations
 
 from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 

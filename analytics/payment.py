@@ -69,9 +69,9 @@ def why_measured(value: str, target: str, passed: bool, higher: bool) -> str:
 
 
 def why_baseline_failed(reasons: list[str]) -> str:
-    return "judged on the measured level: the baseline was not accepted (" + "; ".join(
-        reasons
-    ) + ")"
+    return (
+        "judged on the measured level: the baseline was not accepted (" + "; ".join(reasons) + ")"
+    )
 
 
 def why_nothing_to_avoid(share: float) -> str:
@@ -136,7 +136,9 @@ def judge(
     if kpi == Kpi.WET_RECOVERY_P90 and estimate.events == 0:
         pass_without = terms.no_events == NoEvents.PASS
         status = "pass" if pass_without else "not_judged"
-        return Judgement("no_events", value, terms.target, status, why_no_wet_episodes(pass_without))
+        return Judgement(
+            "no_events", value, terms.target, status, why_no_wet_episodes(pass_without)
+        )
     if not math.isfinite(value.value):
         return Judgement(on, value, terms.target, "insufficient", why_no_value())
     passed = value.value >= terms.target if higher else value.value <= terms.target

@@ -1,7 +1,11 @@
 """The monthly report for procurement: one self-contained HTML file per period.
 
-League table, per-supplier KPI tables, a chart of wet floors against rain, trend charts, data
-quality, the method in plain words and the reproducibility block. Charts are PNG pictures made
+The supplier comparison on effects (with "no difference shown" where the data cannot tell),
+per installation its KPIs measured, expected without the solution and as improvement, why each
+passed or failed, its baselines' form, fit and acceptance, its relief days and a weekly chart of
+measured against expected untreated; wet floors against rain, trends, data quality, the method in
+plain words and the reproducibility block. Each sentence of explanation is its own function, so
+that it can move into a message catalogue. Charts are PNG pictures made
 with matplotlib (Agg backend) and embedded as base64, so the file needs nothing else to show.
 """
 
@@ -22,9 +26,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analytics.fairness import CONTRACT_KPIS
 from analytics.scorecard import PeriodResult, code_version
 from floorwatch.registry import Registry
+from floorwatch.registry.schema import CONTRACT_KPIS
 
 KPI_LABELS = {
     "dry_time_share": ("Dry time share", "share of occupied minutes", "{:.1%}"),
@@ -76,27 +80,58 @@ def _e(text: Any) -> str:
 
 # --- charts -----------------------------------------------------------------------------------
 def league_chart(comparison: dict[str, Any]) -> str:
-    """Raw and adjusted value per supplier and KPI, with 95 % intervals."""
-    kpis = [k for k in comparison["by_kpi"] if k in KPI_LABELS]
+    """Each supplier's effect (share of the untreated outcome avoided) per KPI, 95 % intervals."""
+    kpis = [
+        k for k in comparison["by_kpi"] if k in KPI_LABELS and comparison["by_kpi"][k]["ranking"]
+    ]
+    if not kpis:
+        return ""
     figure, axes = plt.subplots(1, len(kpis), figsize=(3.0 * len(kpis), 3.2), squeeze=False)
     for ax, kpi in zip(axes[0], kpis, strict=True):
         rows = comparison["by_kpi"][kpi]["ranking"]
         names = [r["supplier"] for r in rows]
         y = np.arange(len(rows))
-        for offset, prefix, colour in ((-0.15, "raw", "#8c959f"), (0.15, "adjusted", "#0969da")):
-            values = np.array([_num(r[prefix]) for r in rows])
-            low = np.array([_num(r[f"{prefix}_low"]) for r in rows])
-            high = np.array([_num(r[f"{prefix}_high"]) for r in rows])
-            err = np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)])
-            ax.errorbar(
-                values, y + offset, xerr=np.abs(err), fmt="o", color=colour, label=prefix, capsize=3
-            )
+        values = np.array([_num(r["effect"]) for r in rows])
+        low = np.array([_num(r["effect_low"]) for r in rows])
+        high = np.array([_num(r["effect_high"]) for r in rows])
+        err = np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)])
+        ax.errorbar(values, y, xerr=np.abs(err), fmt="o", color="#0969da", capsize=3)
         ax.set_yticks(y, names)
         ax.invert_yaxis()
         ax.set_title(KPI_LABELS[kpi][0], fontsize=9)
-        ax.set_xlabel(KPI_LABELS[kpi][1], fontsize=8)
+        ax.set_xlabel("share of untreated outcome avoided", fontsize=8)
         ax.tick_params(labelsize=8)
-    axes[0][0].legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def expected_chart(result: PeriodResult) -> str:
+    """Per installation, per week: wet minutes and inner dirt build-up measured against what
+    its baseline expects without the solution."""
+    cards = sorted(result.scorecards, key=lambda c: c.document["installation"])
+    cards = [c for c in cards if not c.weekly.empty]
+    if not cards:
+        return "<p class='note'>No installation scored: nothing to draw.</p>"
+    columns = 3
+    rows = (len(cards) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(11, 2.4 * rows), squeeze=False)
+    for ax in axes.ravel()[len(cards) :]:
+        ax.set_visible(False)
+    for ax, card in zip(axes.ravel(), cards, strict=False):
+        weekly = card.weekly
+        weeks = pd.DatetimeIndex(weekly.index)
+        ax.plot(weeks, weekly["wet_minutes_measured"], "o-", color="#0969da", label="wet min")
+        ax.plot(
+            weeks,
+            weekly["wet_minutes_expected"],
+            "o--",
+            color="#8c959f",
+            label="expected untreated",
+        )
+        ax.set_title(card.document["installation"], fontsize=8)
+        ax.tick_params(labelsize=6)
+    axes[0][0].legend(fontsize=6)
+    figure.autofmt_xdate()
     figure.tight_layout()
     return _png(figure)
 
@@ -178,6 +213,29 @@ def trend_chart(result: PeriodResult) -> str:
 
 
 # --- sections ---------------------------------------------------------------------------------
+def no_difference_text() -> str:
+    return "no difference shown: the data cannot tell these two apart"
+
+
+def difference_text(test: dict[str, Any]) -> str:
+    if test["better"] is None:
+        return f"{test['a']} and {test['b']}: " + no_difference_text()
+    worse = test["b"] if test["better"] == test["a"] else test["a"]
+    return (
+        f"{test['better']} avoids {abs(_num(test['difference'])):.0%} more of the untreated "
+        f"outcome than {worse} (Holm-corrected p = {_num(test['p_holm']):.3f})"
+    )
+
+
+def ranking_note() -> str:
+    return (
+        "Effect: the share of each entrance's own expected untreated outcome the solution "
+        "avoided, averaged over the supplier's installations and weighted over the KPIs every "
+        "supplier has. Suppliers are only called different where the test of their difference "
+        "says so."
+    )
+
+
 def _league_table(comparison: dict[str, Any]) -> str:
     rows = []
     scores = comparison.get("mean_score", {})
@@ -185,20 +243,80 @@ def _league_table(comparison: dict[str, Any]) -> str:
         score = scores.get(row["supplier"])
         rows.append(
             f"<tr><td>{row['rank']}</td><td class='l'>{_e(row['supplier'])}</td>"
-            f"<td>{_num(row['adjusted']):.2f}</td>"
-            f"<td>[{_num(row['adjusted_low']):.2f}, {_num(row['adjusted_high']):.2f}]</td>"
+            f"<td>{_num(row['effect']):.2f}</td>"
+            f"<td>[{_num(row['effect_low']):.2f}, {_num(row['effect_high']):.2f}]</td>"
             f"<td>{'–' if score is None else f'{score:.2f}'}</td></tr>"
         )
-    notes = "".join(f"<li>{_e(n)}</li>" for n in comparison["overlap"]) or (
-        "<li>No intervals overlap: the order is clear.</li>"
-    )
+    notes = "".join(f"<li>{_e(difference_text(t))}</li>" for t in comparison["differences"])
+    if comparison.get("no_difference_shown", True):
+        notes += f"<li><b>{_e(no_difference_text())}</b> (overall)</li>"
     return (
-        "<table><tr><th>Rank</th><th class='l'>Supplier</th><th>Adjusted achievement</th>"
+        "<table><tr><th>Rank</th><th class='l'>Supplier</th><th>Effect</th>"
         "<th>95 % interval</th><th>Mean score</th></tr>" + "".join(rows) + "</table>"
-        "<p class='note'>Achievement: the weighted mean, over the contract's KPIs, of each "
-        "adjusted value relative to its target (1 = on target).</p>"
+        f"<p class='note'>{_e(ranking_note())}</p>"
         f"<ul class='note'>{notes}</ul>"
     )
+
+
+def baseline_text(model: dict[str, Any]) -> str:
+    fit = model["fit"]
+    verdict = "accepted" if model["acceptance"]["accepted"] else "not accepted"
+    stats = (
+        f"held-out CV(RMSE) {_num(fit.get('cv_rmse')):.0%}, NMBE {_num(fit.get('nmbe')):+.0%}"
+        if fit.get("cv_rmse") is not None
+        else "no held-out check possible"
+    )
+    why = "; ".join(model["acceptance"]["reasons"])
+    return f"{model['form']}; {stats}; {verdict}" + (f" ({why})" if why else "")
+
+
+def relief_text(days: list[str]) -> str:
+    return "relief days (excused by the contract): " + ", ".join(days)
+
+
+def _installation(doc: dict[str, Any]) -> str:
+    pay = doc["payment"]
+    score = doc["score"]
+    parts = [
+        f"<p><b>{_e(doc['entrance'])}</b> ({_e(doc['school'])}, "
+        f"{_e(doc['municipality'])}) — score "
+        f"{'insufficient data' if score is None else f'{score:.2f}'}, bonus/malus "
+        f"{pay['bonus_malus_sek']:+,.0f} SEK, payment {pay['payment_sek']:,.0f} SEK "
+        f"({pay['active_days']} of {pay['period_days']} days); "
+        f"{doc['excluded_total']} excluded intervals</p>"
+    ]
+    rows, models = [], []
+    for kpi in [*[str(k) for k in CONTRACT_KPIS], "data_availability"]:
+        k = doc["kpis"][kpi]
+        colour = STATUS_COLOURS.get(k["status"], "#57606a")
+        improvement = k.get("improvement")
+        rows.append(
+            f"<tr><td class='l'>{KPI_LABELS[kpi][0]}</td>"
+            f"<td>{_fmt(k.get('raw'), kpi)}"
+            f"{_interval(k.get('raw_low'), k.get('raw_high'), kpi)}</td>"
+            f"<td>{_fmt(k.get('expected_untreated'), kpi)}"
+            f"{_interval(k.get('expected_untreated_low'), k.get('expected_untreated_high'), kpi)}"
+            "</td>"
+            f"<td>{'–' if improvement is None else f'{improvement:.0%}'}</td>"
+            f"<td>{_e(k.get('judged_on') or '')}</td>"
+            f"<td>{_num(k.get('weight')):.2f}</td>"
+            f"<td>{_fmt(k.get('availability'), 'data_availability')}</td>"
+            f"<td class='status' style='color:{colour}'>{_e(k['status'])}</td>"
+            f"<td class='l'>{_e(k.get('reason', ''))}</td></tr>"
+        )
+        if k.get("baseline"):
+            models.append(f"<li>{KPI_LABELS[kpi][0]}: {_e(baseline_text(k['baseline']))}</li>")
+        if k.get("relief_days"):
+            models.append(f"<li>{KPI_LABELS[kpi][0]}: {_e(relief_text(k['relief_days']))}</li>")
+    parts.append(
+        "<table><tr><th class='l'>KPI</th><th>Measured [95 %]</th>"
+        "<th>Expected without the solution [95 %]</th><th>Avoided</th><th>Judged on</th>"
+        "<th>Weight</th><th>Data</th><th>Status</th><th class='l'>Why</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+    parts.append(f"<ul class='note'>{''.join(models)}</ul>")
+    return "".join(parts)
 
 
 def _supplier_tables(result: PeriodResult) -> str:
@@ -209,36 +327,7 @@ def _supplier_tables(result: PeriodResult) -> str:
     for supplier, documents in sorted(by_supplier.items()):
         parts.append(f"<h3>{_e(supplier)}</h3>")
         for doc in sorted(documents, key=lambda d: d["installation"]):
-            pay = doc["payment"]
-            score = doc["score"]
-            parts.append(
-                f"<p><b>{_e(doc['entrance'])}</b> ({_e(doc['school'])}, "
-                f"{_e(doc['municipality'])}) — score "
-                f"{'insufficient data' if score is None else f'{score:.2f}'}, bonus/malus "
-                f"{pay['bonus_malus_sek']:+,.0f} SEK, payment {pay['payment_sek']:,.0f} SEK "
-                f"({pay['active_days']} of {pay['period_days']} days); "
-                f"{doc['excluded_total']} excluded intervals</p>"
-            )
-            rows = []
-            for kpi in [*[str(k) for k in CONTRACT_KPIS], "data_availability"]:
-                k = doc["kpis"][kpi]
-                colour = STATUS_COLOURS.get(k["status"], "#57606a")
-                rows.append(
-                    f"<tr><td class='l'>{KPI_LABELS[kpi][0]}</td>"
-                    f"<td>{_fmt(k.get('raw'), kpi)}"
-                    f"{_interval(k.get('raw_low'), k.get('raw_high'), kpi)}</td>"
-                    f"<td>{_fmt(k.get('adjusted'), kpi)}"
-                    f"{_interval(k.get('adjusted_low'), k.get('adjusted_high'), kpi)}</td>"
-                    f"<td>{_fmt(k.get('target'), kpi)}</td><td>{_num(k.get('weight')):.2f}</td>"
-                    f"<td>{_fmt(k.get('availability'), 'data_availability')}</td>"
-                    f"<td class='status' style='color:{colour}'>{_e(k['status'])}</td></tr>"
-                )
-            parts.append(
-                "<table><tr><th class='l'>KPI</th><th>Raw [95 %]</th><th>Adjusted [95 %]</th>"
-                "<th>Target</th><th>Weight</th><th>Data</th><th>Status</th></tr>"
-                + "".join(rows)
-                + "</table>"
-            )
+            parts.append(_installation(doc))
     return "".join(parts) or "<p>No installation was active in this period.</p>"
 
 
@@ -290,16 +379,24 @@ and readings that make no physical sense together (found by an outlier model and
 rule) are excluded and listed; they count against data availability. Where data availability
 falls below the contract's minimum, the KPI is "insufficient": the supplier is neither paid nor
 penalised on it.</li>
-<li><b>Fairness</b>: schools differ in rain, snow and footfall. A statistical model learns the
-expected daily outcome from the weather (SMHI), the wetness outside the door and footfall, using
-only days without any supplier's solution (each entrance's baseline before installation, and
-reference entrances). Each KPI is shown raw and adjusted: raw minus what the model expects under
-the installation's own conditions plus what it expects under everyone's average conditions. The
-ranges in brackets are 95 % intervals from resampling days; where suppliers' intervals overlap,
-the report says their order is not certain.</li>
-<li><b>Judging</b>: pass or fail is judged on the adjusted value where the model could be
-fitted (else on the raw one). An adjusted value can lie outside the KPI's natural range (above
-100 %, say) when a solution does better than its conditions predict: it is for comparison.</li>
+<li><b>Counterfactual baseline</b>: for each entrance, a small model of what its inner floor
+would have been without the solution, from the day's weather (SMHI rain in and before opening
+hours, frost, snow), the wetness outside the door and footfall, fitted on the entrance's own days
+before the installation and its school's reference entrances. Its form keeps values in range
+(a logistic model for shares of minutes and passages, a log-link model for dirt build-up); its
+coefficients and fit are in every scorecard. It is accepted only if it predicts held-out
+baseline days well enough and had enough days, and wet days, to learn from.</li>
+<li><b>Judging</b>: each KPI as the contract says: on improvement (the share of the expected
+untreated wet minutes, dirty minutes, wet passages or inner dirt build-up the solution avoided)
+or on the measured level against the target, leaving out the days the contract's weather relief
+excuses. A KPI whose baseline is not accepted is judged on its measured level, and the
+scorecard says why. A period without wet episodes is judged as the contract says. Payment
+depends only on the installation's own data, never on other suppliers' schools.</li>
+<li><b>Uncertainty</b>: the ranges in brackets are 95 % intervals from resampling days in
+weekly blocks and refitting the baseline each time, so the model's own error is included.</li>
+<li><b>Comparison</b>: suppliers are compared on their effects, and two suppliers are only
+called different where a test of their difference (corrected for the number of comparisons)
+says so; otherwise the report says "no difference shown".</li>
 <li><b>Payment</b>: the score is the share of KPI weight that passes (over KPIs with sufficient
 data). Above the contract's bonus threshold the bonus grows linearly to its maximum at a score
 of 1; below the malus threshold the malus grows linearly to its maximum at 0.</li>
@@ -331,6 +428,10 @@ def build_report(result: PeriodResult, registry: Registry) -> str:
 {comparisons}
 <h2>Suppliers and installations</h2>
 {_supplier_tables(result)}
+<h2>Measured against expected without the solution</h2>
+<p class="note">Per installation and week: wet minutes in school hours measured (solid) and what
+its own baseline expects without the solution for the same weather and footfall (dashed).</p>
+{expected_chart(result)}
 <h2>Wet floors against rain</h2>
 <p class="note">Bars: daily rain at the school's SMHI station. Lines: minutes per day the inner
 floor was wet while the school was open.</p>
@@ -349,7 +450,7 @@ Registry hash: <code>{_e(registry.content_hash)}</code><br>
 Registry files: {_e(files)}<br>
 Code: floorwatch {_e(version["floorwatch"])}, commit <code>{_e(version["git_commit"])}</code><br>
 Recompute: <code>floorwatch score --period {_e(result.period)} --format json</code> with the same
-store and registry gives byte-identical scorecards (seeded bootstrap and model).
+store and registry gives byte-identical scorecards (seeded bootstrap, deterministic model fits).
 </div>
 </body></html>
 """

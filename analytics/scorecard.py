@@ -4,8 +4,9 @@
 entrance, checks sensor health, fits each installation's own counterfactual baselines
 (`analytics.baseline`), estimates its KPIs measured, expected untreated and as improvement with
 bootstrap intervals (`analytics.effects`), judges them as the contract says (`analytics.payment`)
-and compares the suppliers on their effects (`analytics.comparison`). `PeriodResult.points()` gives what is written back to the
-store (measurements `kpi`, `scorecard`, `comparison`, `sensor_health`, `trend`).
+and compares the suppliers on their effects (`analytics.comparison`). `PeriodResult.points()`
+gives what is written back to the store (measurements `kpi`, `scorecard`, `comparison`,
+`sensor_health`, `trend`).
 
 Reproducible: the scorecard document is canonical JSON (sorted keys, floats rounded to 6
 decimals, no wall-clock time) and records the registry's content hash and the code version.
@@ -14,7 +15,6 @@ decimals, no wall-clock time) and records the registry's content hash and the co
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
 import multiprocessing
@@ -32,10 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance
-from analytics.baseline import FEATURES, OUTCOMES, Baseline, daily_outcomes, feature_frame, fit_baseline
+from analytics.baseline import (
+    FEATURES,
+    OUTCOMES,
+    Baseline,
+    daily_outcomes,
+    feature_frame,
+    fit_baseline,
+)
 from analytics.comparison import Compared, compare
 from analytics.effects import BLOCK_DAYS, RESAMPLES, Estimate, estimate, stable_seed
+from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance
 from analytics.health import HealthRules, SensorHealth, SuspectInterval, sensor_health
 from analytics.kpis import COMPONENTS, KPI_INPUTS
 from analytics.occupancy import (
@@ -47,6 +54,7 @@ from analytics.occupancy import (
     occupied_mask,
     period_bounds,
 )
+from analytics.payment import bonus_malus, judge, weighted_score
 from analytics.trends import (
     DAILY_TREND_COLUMNS,
     TREND_METRICS,
@@ -58,7 +66,6 @@ from floorwatch import __version__
 from floorwatch.errors import FloorwatchError
 from floorwatch.readings import WEATHER_KINDS, Point
 from floorwatch.registry import Registry
-from analytics.payment import bonus_malus, judge, weighted_score
 from floorwatch.registry.schema import CONTRACT_KPIS, KPI_HIGHER_IS_BETTER, Contract, Kpi
 from floorwatch.store import Store
 
@@ -624,9 +631,13 @@ class Scorer:
                 end,
             )
             result.scorecards.append(
-                InstallationResult(document, own, own_episodes, _weekly_expected(own, own_features, baselines))
+                InstallationResult(
+                    document, own, own_episodes, _weekly_expected(own, own_features, baselines)
+                )
             )
-            compared.append(Compared(inst.supplier, inst.id, estimates, baselines, document["score"]))
+            compared.append(
+                Compared(inst.supplier, inst.id, estimates, baselines, document["score"])
+            )
         result.comparisons[contract.id] = compare(
             contract, result.period, compared, self.resamples, self.registry.content_hash
         )
@@ -642,12 +653,11 @@ class Scorer:
         """The installation's baselines: its entrance's own untreated school days (up to
         TRAINING_LOOKBACK before it starts) and its school's reference entrances' days over the
         same window; never another installation's entrance."""
-        entrance, school = self.registry.entrance(inst.entrance)
+        _, school = self.registry.entrance(inst.entrance)
         first = inst.start - TRAINING_LOOKBACK
         last = _local_day(end - timedelta(seconds=1))
-        sources = [inst.entrance] + sorted(
-            e.id for e in school.entrances if e.reference and e.id != inst.entrance
-        )
+        references = (e.id for e in school.entrances if e.reference and e.id != inst.entrance)
+        sources = [inst.entrance, *sorted(references)]
         frames = []
         for entrance_id in sources:
             daily = daily_all.get(entrance_id)
@@ -656,8 +666,7 @@ class Scorer:
             days = [pd.Timestamp(d).date() for d in daily.index]
             keep = np.array(
                 [
-                    first <= d <= last
-                    and self.registry.installation_on(entrance_id, d) is None
+                    first <= d <= last and self.registry.installation_on(entrance_id, d) is None
                     for d in days
                 ],
                 dtype=bool,
