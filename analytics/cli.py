@@ -135,8 +135,9 @@ def score(
     ] = None,
 ) -> None:
     """Score every contract's suppliers for a period: KPIs measured, expected without the
-    solution and as improvement, scorecards, bonus/malus, comparison; writes kpi/scorecard/comparison/sensor_health/trend points to the
-    store and <reports_dir>/report-<period>.html.
+    solution and as improvement, scorecards, bonus/malus, comparison; writes
+    kpi/scorecard/comparison/sensor_health/trend points to the store and
+    <reports_dir>/report-<period>.html.
 
     Example: floorwatch score --period 2026-10 --format html --out report-2026-10.html
     """

@@ -1051,6 +1051,8 @@ def results_to_points(result: PeriodResult, registry: Registry) -> list[Point]:
                     "basis",
                     "judged_on",
                     "target",
+                    "level_target",
+                    "improvement_target",
                     "weight",
                     "availability",
                     "status",

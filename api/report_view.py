@@ -27,7 +27,8 @@ def render(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Floorwatch {escape(period)}: {escape(who)}</title><style>{STYLE}</style></head>",
         f"<body><h1>Floorwatch report {escape(period)}</h1><p>Results for {escape(who)} only, ",
-        "as stored by analytics (KPIs raw and weather/footfall adjusted, with 95 % intervals).</p>",
+        "as stored by analytics (KPIs measured, and judged as the contract says, with 95 % "
+        "intervals).</p>",
     ]
     for card in sorted(scorecards, key=lambda c: str(c.get("installation"))):
         installation = str(card.get("installation", ""))
@@ -41,15 +42,16 @@ def render(
         if not rows:
             continue
         parts.append(
-            "<table><tr><th>KPI</th><th>raw</th><th>adjusted</th><th>interval</th>"
-            "<th>target</th><th>status</th></tr>"
+            "<table><tr><th>KPI</th><th>measured</th><th>judged on</th><th>judged</th>"
+            "<th>interval</th><th>target</th><th>status</th></tr>"
         )
         for kpi in sorted(rows, key=lambda k: str(k.get("kpi"))):
             status = escape(str(kpi.get("status", "")))
             parts.append(
                 f"<tr><td>{escape(str(kpi.get('kpi', '')))}</td><td>{_number(kpi.get('raw'))}</td>"
-                f"<td>{_number(kpi.get('adjusted'))}</td><td>{_number(kpi.get('adjusted_low'))}"
-                f" – {_number(kpi.get('adjusted_high'))}</td><td>{_number(kpi.get('target'))}</td>"
+                f"<td>{escape(str(kpi.get('judged_on', '')))}</td>"
+                f"<td>{_number(kpi.get('judged'))}</td><td>{_number(kpi.get('judged_low'))}"
+                f" – {_number(kpi.get('judged_high'))}</td><td>{_number(kpi.get('target'))}</td>"
                 f"<td class='{status}'>{status}</td></tr>"
             )
         parts.append("</table>")

@@ -469,7 +469,8 @@ def kpi_panel(kpi: str) -> Panel:
     # Monthly points (period start); one day buckets keep each month apart and average over the
     # supplier's entrances in it.
     query = (
-        'SELECT mean("raw") AS "raw", mean("adjusted") AS "adjusted", mean("target") AS "target" '
+        'SELECT mean("raw") AS "raw", mean("expected_untreated") AS "expected_untreated", '
+        'mean("level_target") AS "target" '
         f'FROM "kpi" WHERE "kpi" = \'{kpi}\' AND {SUPPLIER_LOCATION} AND $timeFilter '
         f'GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}'
     )
@@ -478,8 +479,9 @@ def kpi_panel(kpi: str) -> Panel:
         "timeseries",
         [target(query, alias="$tag_supplier $col")],
         description=(
-            f"{title} per supplier and month: raw, adjusted for weather and footfall, and the "
-            "contract target (dashed). Suppliers are ranked on the adjusted value."
+            f"{title} per supplier and month: measured, expected without the solution (each "
+            "entrance's own baseline for the same weather and footfall), and the contract's "
+            "level target (dashed)."
         ),
         unit=unit,
         custom={**line(), "showPoints": "always", "pointSize": 7},
@@ -587,15 +589,16 @@ def supplier_outcomes() -> JSON:
             "table",
             [
                 target(
-                    'SELECT "raw", "adjusted", "adjusted_low", "adjusted_high", "target", '
+                    'SELECT "raw", "judged_on", "judged", "judged_low", "judged_high", "target", '
                     f'"availability", "status" FROM "kpi" WHERE {SUPPLIER_LOCATION} '
                     'AND $timeFilter GROUP BY "supplier", "school", "entrance", "kpi", "period"',
                     result_format="table",
                 )
             ],
             description=(
-                "Every KPI result with its confidence interval (adjusted_low..adjusted_high, "
-                "bootstrap over days): the scorecard's numbers, explainable line by line."
+                "Every KPI result: what it was judged on (improvement over its own baseline or "
+                "the measured level), the value with its 95 % interval (judged_low..judged_high, "
+                "block bootstrap over days with the baseline refitted) and the target."
             ),
             unit="short",
             decimals=3,
@@ -628,12 +631,15 @@ def supplier_outcomes() -> JSON:
     return dashboard(
         uid="floorwatch-supplier-outcomes",
         title="Floorwatch: supplier outcomes",
-        description="Contract KPIs per supplier and month, raw and adjusted, against the targets.",
+        description=(
+            "Contract KPIs per supplier and month, measured and expected without the solution, "
+            "against the targets."
+        ),
         tags=["procurement", "kpi"],
         variables=location_variables("kpi", supplier=True),
         sections=[
             ("Scorecards", scores),
-            ("KPIs: raw and adjusted against target", kpis),
+            ("KPIs: measured and expected untreated against target", kpis),
             ("Details", table),
         ],
         time_from="now-1y",

@@ -1,4 +1,5 @@
-"""KPI results per installation and month, raw and weather/footfall adjusted, as analytics
+"""KPI results per installation and month, measured, expected without the solution and as
+improvement over the entrance's own baseline, as analytics
 stored them (never recomputed per request)."""
 
 from __future__ import annotations
@@ -48,9 +49,15 @@ async def list_kpis(
             raw=number(r, "raw"),
             raw_low=number(r, "raw_low"),
             raw_high=number(r, "raw_high"),
-            adjusted=number(r, "adjusted"),
-            adjusted_low=number(r, "adjusted_low"),
-            adjusted_high=number(r, "adjusted_high"),
+            basis=r.get("basis") if isinstance(r.get("basis"), str) else None,
+            judged_on=r.get("judged_on") if isinstance(r.get("judged_on"), str) else None,
+            judged=number(r, "judged"),
+            judged_low=number(r, "judged_low"),
+            judged_high=number(r, "judged_high"),
+            expected_untreated=number(r, "expected_untreated"),
+            improvement=number(r, "improvement"),
+            improvement_low=number(r, "improvement_low"),
+            improvement_high=number(r, "improvement_high"),
             target=number(r, "target"),
             weight=number(r, "weight"),
             availability=number(r, "availability"),

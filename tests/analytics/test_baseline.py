@@ -4,7 +4,6 @@ improvement, intervals hold the truth, and a baseline without enough data is ref
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -38,7 +37,9 @@ def test_glm_recovers_known_coefficients() -> None:
     assert beta[0] == pytest.approx([-1.0, 0.3], abs=0.03) and (beta[0] == beta[1]).all()
 
 
-def _world(rain_scale: float, avoided: float, days: int, seed: int) -> tuple[pd.DataFrame, ...]:
+def _world(
+    rain_scale: float, avoided: float, days: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
     """An entrance whose untreated wet share is logistic(-2.5 + 1.2 log1p(rain)); the
     solution avoids `avoided` of the wet minutes. Returns (training rows, reporting daily,
     reporting features, true untreated wet minutes of the reporting days)."""
@@ -69,7 +70,7 @@ def _world(rain_scale: float, avoided: float, days: int, seed: int) -> tuple[pd.
     daily["occupied_minutes"] = MINUTES
     daily["moisture_minutes"] = MINUTES
     daily["dry_minutes"] = MINUTES - wet[days:]
-    return training, daily, features.iloc[days:], pd.Series(untreated[days:])
+    return training, daily, features.iloc[days:], untreated[days:]
 
 
 def _improvement(rain_scale: float, seed: int) -> tuple[float, float, float, float]:
@@ -81,7 +82,7 @@ def _improvement(rain_scale: float, seed: int) -> tuple[float, float, float, flo
     est = estimate(daily, episodes, features, {Kpi.DRY_TIME_SHARE: baseline}, {}, seed, 200)
     e = est[Kpi.DRY_TIME_SHARE]
     wet = MINUTES * len(daily) - daily["dry_minutes"].sum()
-    truth = 1 - wet / untreated.sum()
+    truth = float(1 - wet / untreated.sum())
     assert 0 <= e.expected.low <= e.expected.value <= e.expected.high <= 1
     return e.improvement.value, e.improvement.low, e.improvement.high, truth
 

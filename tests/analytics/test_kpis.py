@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from analytics.kpis import (
-    COMPONENTS,
     Kpi,
     clean_time_share,
     daily_components,

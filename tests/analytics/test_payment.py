@@ -10,7 +10,7 @@ import pytest
 from analytics.baseline import OUTCOME_BY_KPI, Baseline
 from analytics.comparison import NO_DIFFERENCE, Compared, compare, holm
 from analytics.effects import Estimate, Interval
-from analytics.payment import judge, weighted_score
+from analytics.payment import Judgement, judge, weighted_score
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import Basis, Kpi, KpiTarget, NoEvents
 
@@ -40,22 +40,28 @@ def _baseline(kpi: Kpi, accepted: bool) -> Baseline:
 IMPROVE = KpiTarget(target=0.95, weight=0.3, basis=Basis.IMPROVEMENT, improvement_target=0.4)
 
 
+def _dry(est: Estimate, accepted: bool) -> Judgement:
+    return judge(
+        Kpi.DRY_TIME_SHARE, IMPROVE, est, _baseline(Kpi.DRY_TIME_SHARE, accepted), 1.0, 0.8, 0
+    )
+
+
 def test_improvement_basis_is_judged_on_the_share_avoided() -> None:
     est = _estimate(measured=0.90, improvement=0.6)  # below the level target, but improved
     ok = judge(Kpi.DRY_TIME_SHARE, IMPROVE, est, _baseline(Kpi.DRY_TIME_SHARE, True), 1.0, 0.8, 0)
     assert (ok.status, ok.judged_on, ok.target) == ("pass", "improvement", 0.4)
     assert "avoided 60%" in ok.reason
-    weak = judge(Kpi.DRY_TIME_SHARE, IMPROVE, _estimate(0.99, 0.2), _baseline(Kpi.DRY_TIME_SHARE, True), 1.0, 0.8, 0)  # fmt: skip
+    weak = _dry(_estimate(0.99, 0.2), accepted=True)
     assert weak.status == "fail"
 
 
 def test_a_refused_baseline_or_nothing_to_avoid_falls_back_to_the_measured_level() -> None:
     est = _estimate(measured=0.97, improvement=0.1)
-    refused = judge(Kpi.DRY_TIME_SHARE, IMPROVE, est, _baseline(Kpi.DRY_TIME_SHARE, False), 1.0, 0.8, 0)  # fmt: skip
+    refused = _dry(est, accepted=False)
     assert (refused.status, refused.judged_on) == ("pass", "measured")
     assert "baseline was not accepted (too few days)" in refused.reason
     dry_month = _estimate(measured=0.97, improvement=0.1, share=0.001)
-    quiet = judge(Kpi.DRY_TIME_SHARE, IMPROVE, dry_month, _baseline(Kpi.DRY_TIME_SHARE, True), 1.0, 0.8, 0)  # fmt: skip
+    quiet = _dry(dry_month, accepted=True)
     assert quiet.judged_on == "measured" and "next to nothing to avoid" in quiet.reason
 
 
@@ -68,7 +74,8 @@ def test_no_wet_episode_is_judged_as_the_contract_says_and_data_gaps_are_never_a
         assert "no wet episodes" in verdict.reason
     gap = judge(Kpi.DRY_TIME_SHARE, IMPROVE, _estimate(0.1, -0.5), None, 0.5, 0.8, 0)
     assert gap.status == "insufficient"
-    assert weighted_score({"a": "pass", "b": "not_judged", "c": "fail"}, {"a": 1, "b": 5, "c": 1}) == 0.5  # fmt: skip
+    statuses = {"a": "pass", "b": "not_judged", "c": "fail"}
+    assert weighted_score(statuses, {"a": 1, "b": 5, "c": 1}) == 0.5
 
 
 def test_holm_adjusts_step_down() -> None:

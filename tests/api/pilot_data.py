@@ -126,9 +126,15 @@ def fill_points(store: Store, registry: Registry, now: datetime) -> None:
                         "raw": 0.9,
                         "raw_low": 0.85,
                         "raw_high": 0.95,
-                        "adjusted": 0.91,
-                        "adjusted_low": 0.86,
-                        "adjusted_high": 0.96,
+                        "judged": 0.91,
+                        "judged_low": 0.86,
+                        "judged_high": 0.96,
+                        "basis": "improvement",
+                        "judged_on": "improvement",
+                        "expected_untreated": 0.7,
+                        "improvement": 0.91,
+                        "improvement_low": 0.86,
+                        "improvement_high": 0.96,
                         "target": 0.9,
                         "weight": 0.2,
                         "availability": 0.97,
@@ -162,10 +168,13 @@ def fill_points(store: Store, registry: Registry, now: datetime) -> None:
                 "document": json.dumps(
                     {
                         "ranking": [
-                            {"supplier": s.id, "adjusted": 0.9 - i / 10}
+                            {"supplier": s.id, "effect": 0.9 - i / 10, "rank": i + 1}
                             for i, s in enumerate(registry.document.suppliers)
                         ],
-                        "overlap": "the intervals of entre-ren and torrgolv overlap",
+                        "differences": [
+                            {"a": "entre-ren", "b": "torrgolv", "outcome": "no difference shown"}
+                        ],
+                        "no_difference_shown": True,
                     }
                 )
             },
