@@ -39,10 +39,14 @@ def simulated(influxdb: InfluxDB, registry: Registry) -> Iterator[tuple[InfluxSt
     facts = fill_simulated(url, registry, now)
     store = open_store(url, sensor_tags=registry.sensor_tags)
     assert isinstance(store, InfluxStore)
-    # The month with the most simulated data: yesterday's (a day or more of readings).
-    period = (now.astimezone(STOCKHOLM) - timedelta(days=1)).strftime("%Y-%m")
-    result = Scorer(store, registry, resamples=50).score(period)
-    assert write_results(store, result, registry) > 0
+    # The month with the most simulated data: yesterday's (a day or more of readings). Weekly
+    # trends belong to the month their week starts in, so early in a month (yesterday's week
+    # began in the month before) that month is scored too, or the wear panels would be empty.
+    yesterday = now.astimezone(STOCKHOLM) - timedelta(days=1)
+    week_start = yesterday - timedelta(days=yesterday.weekday())
+    periods = sorted({week_start.strftime("%Y-%m"), yesterday.strftime("%Y-%m")})
+    scorer = Scorer(store, registry, resamples=50)
+    assert sum(write_results(store, scorer.score(period), registry) for period in periods) > 0
     store.write_points(collector_counters(now, quarantine=False))
     yield store, facts
     store.close()
