@@ -30,6 +30,8 @@ True effects of a treatment against the untreated run, over the same days (`Effe
               dirty_minutes, wet_passages (occupied), inner_buildup (points); 1 - treated /
               untreated, None when the untreated run had none
     change    treated minus untreated, per KPI (None where either is None)
+    level     the treated KPIs
+A supplier's effect in a contract (`SupplierTruth`) is the mean of its effects over entrances.
 """
 
 from __future__ import annotations
@@ -75,10 +77,12 @@ Values = dict[str, float | None]
 
 @dataclass(frozen=True)
 class Effect:
-    """A treatment's true effect against the untreated run (module docstring)."""
+    """A treatment's true effect against the untreated run (module docstring), and the KPIs
+    it reached (`level`)."""
 
     avoided: Values
     change: Values
+    level: Values
 
 
 @dataclass(frozen=True)
@@ -329,7 +333,7 @@ def _effect(
     for kpi in KPIS:
         t, u = treated[kpi], untreated[kpi]
         change[kpi] = None if t is None or u is None else t - u
-    return Effect(avoided, change)
+    return Effect(avoided, change, dict(treated))
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -341,6 +345,7 @@ def _mean_effect(effects: list[Effect]) -> Effect:
     return Effect(
         {k: _mean([e.avoided[k] for e in effects]) for k in AVOIDED},
         {k: _mean([e.change[k] for e in effects]) for k in KPIS},
+        {k: _mean([e.level[k] for e in effects]) for k in KPIS},
     )
 
 
