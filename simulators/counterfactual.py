@@ -155,7 +155,7 @@ class Counterfactual:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         span = self.sim.span
         entrance, _ = self.registry.entrance(truth.entrance)
-        occ = self._occupied(truth.school)
+        occ = self._occupied[truth.school]
         m = truth.moisture["inner"].astype(np.float64)
         d = truth.dirt["inner"].astype(np.float64)
         up = truth.dirt[_upstream_zone(entrance)].astype(np.float64)
@@ -185,7 +185,8 @@ class Counterfactual:
         return sums, episodes
 
     @cached_property
-    def _occupied_by_school(self) -> dict[str, np.ndarray]:
+    def _occupied(self) -> dict[str, np.ndarray]:
+        """Per school, its occupied minutes of the span (opening hours on school days)."""
         span = self.sim.span
         out = {}
         for school in self.registry.document.schools:
@@ -197,9 +198,6 @@ class Counterfactual:
             in_hours = (span.minute_of_day >= open_m) & (span.minute_of_day < close_m)
             out[school.id] = school_day[span.day_index] & in_hours
         return out
-
-    def _occupied(self, school_id: str) -> np.ndarray:
-        return self._occupied_by_school[school_id]
 
     # --- KPIs over days -----------------------------------------------------------------------
     def kpis(
@@ -219,13 +217,19 @@ class Counterfactual:
         lengths = episodes.loc[episodes["day"].isin(list(chosen)), "minutes"].to_numpy()
         return _kpis(counts, lengths), counts
 
-    def installation(self, installation_id: str, start: date, end: date) -> InstallationTruth:
+    def installation(
+        self, installation_id: str, start: date, end: date, only: Iterable[date] | None = None
+    ) -> InstallationTruth:
         """The truth of an installation over local days [start, end) (a reporting period; a
         month is date(y, m, 1) to the 1st of the next), on the days it acts within its contract
-        and the simulated span."""
+        and the simulated span; `only`: of those, just these days (e.g. without the days a
+        contract excuses for the weather)."""
         inst = next(i for i in self.registry.document.installations if i.id == installation_id)
         contract = self.registry.contracts[inst.contract]
         days = _active_days(inst, contract, start, end, self.sim.span.dates)
+        if only is not None:
+            kept = set(only)
+            days = [d for d in days if d in kept]
         _, school = self.registry.entrance(inst.entrance)
         wt, dt = contract.wet_threshold, contract.dirt_threshold
         treated, sums_t = self.kpis(ACTUAL, inst.entrance, days, wt, dt)

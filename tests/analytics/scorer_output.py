@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from analytics.scorecard import PeriodResult
@@ -43,13 +44,15 @@ class Stated:
     basis: "level" (the KPI measured over the installation's days), "pooled_level" (the
     installation's solution under pooled conditions), "avoided" (share of the untreated
     `quantity` the solution avoided: wet_minutes, dirty_minutes, wet_passages, inner_buildup),
-    "change" (treated minus untreated level)."""
+    "change" (treated minus untreated level). `days`: set when the value leaves some of the
+    installation's days out (e.g. days the contract excuses for the weather)."""
 
     basis: Basis
     value: float | None
     low: float | None
     high: float | None
     quantity: str | None = None
+    days: tuple[date, ...] | None = None  # the days it is over; None: all the card's days
 
 
 @dataclass(frozen=True)

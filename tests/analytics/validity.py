@@ -198,8 +198,11 @@ def build_world(pilot: Registry, spec: WorldSpec, directory: Path) -> World:
 
 # --- the truth of what a scorecard states ---------------------------------------------------
 def true_value(world: World, card: Card, kpi: str, stated: Stated) -> float | None:
-    """The true value of what `stated` estimates for this installation and KPI (its basis)."""
+    """The true value of what `stated` estimates for this installation and KPI (its basis and
+    days)."""
     truth = world.truths[card.installation]
+    if stated.days is not None:
+        truth = world.truth.installation(card.installation, PERIOD_FROM, PERIOD_TO, stated.days)
     if stated.basis == "level":
         return truth.treated[kpi]
     if stated.basis == "change":
