@@ -30,6 +30,8 @@ True effects of a treatment against the untreated run, over the same days (`Effe
               dirty_minutes, wet_passages (occupied), inner_buildup (points); 1 - treated /
               untreated, None when the untreated run had none
     change    treated minus untreated, per KPI (None where either is None)
+    level     the treated KPIs
+A supplier's effect in a contract (`SupplierTruth`) is the mean of its effects over entrances.
 """
 
 from __future__ import annotations
@@ -75,10 +77,12 @@ Values = dict[str, float | None]
 
 @dataclass(frozen=True)
 class Effect:
-    """A treatment's true effect against the untreated run (module docstring)."""
+    """A treatment's true effect against the untreated run (module docstring), and the KPIs
+    it reached (`level`)."""
 
     avoided: Values
     change: Values
+    level: Values
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ class Counterfactual:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         span = self.sim.span
         entrance, _ = self.registry.entrance(truth.entrance)
-        occ = self._occupied(truth.school)
+        occ = self._occupied[truth.school]
         m = truth.moisture["inner"].astype(np.float64)
         d = truth.dirt["inner"].astype(np.float64)
         up = truth.dirt[_upstream_zone(entrance)].astype(np.float64)
@@ -181,7 +185,8 @@ class Counterfactual:
         return sums, episodes
 
     @cached_property
-    def _occupied_by_school(self) -> dict[str, np.ndarray]:
+    def _occupied(self) -> dict[str, np.ndarray]:
+        """Per school, its occupied minutes of the span (opening hours on school days)."""
         span = self.sim.span
         out = {}
         for school in self.registry.document.schools:
@@ -193,9 +198,6 @@ class Counterfactual:
             in_hours = (span.minute_of_day >= open_m) & (span.minute_of_day < close_m)
             out[school.id] = school_day[span.day_index] & in_hours
         return out
-
-    def _occupied(self, school_id: str) -> np.ndarray:
-        return self._occupied_by_school[school_id]
 
     # --- KPIs over days -----------------------------------------------------------------------
     def kpis(
@@ -215,13 +217,19 @@ class Counterfactual:
         lengths = episodes.loc[episodes["day"].isin(list(chosen)), "minutes"].to_numpy()
         return _kpis(counts, lengths), counts
 
-    def installation(self, installation_id: str, start: date, end: date) -> InstallationTruth:
+    def installation(
+        self, installation_id: str, start: date, end: date, only: Iterable[date] | None = None
+    ) -> InstallationTruth:
         """The truth of an installation over local days [start, end) (a reporting period; a
         month is date(y, m, 1) to the 1st of the next), on the days it acts within its contract
-        and the simulated span."""
+        and the simulated span; `only`: of those, just these days (e.g. without the days a
+        contract excuses for the weather)."""
         inst = next(i for i in self.registry.document.installations if i.id == installation_id)
         contract = self.registry.contracts[inst.contract]
         days = _active_days(inst, contract, start, end, self.sim.span.dates)
+        if only is not None:
+            kept = set(only)
+            days = [d for d in days if d in kept]
         _, school = self.registry.entrance(inst.entrance)
         wt, dt = contract.wet_threshold, contract.dirt_threshold
         treated, sums_t = self.kpis(ACTUAL, inst.entrance, days, wt, dt)
@@ -329,7 +337,7 @@ def _effect(
     for kpi in KPIS:
         t, u = treated[kpi], untreated[kpi]
         change[kpi] = None if t is None or u is None else t - u
-    return Effect(avoided, change)
+    return Effect(avoided, change, dict(treated))
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -341,6 +349,7 @@ def _mean_effect(effects: list[Effect]) -> Effect:
     return Effect(
         {k: _mean([e.avoided[k] for e in effects]) for k in AVOIDED},
         {k: _mean([e.change[k] for e in effects]) for k in KPIS},
+        {k: _mean([e.level[k] for e in effects]) for k in KPIS},
     )
 
 

@@ -15,6 +15,7 @@ from floorwatch.store import Store, open_store
 from simulators import load_scenario, simulate
 from simulators.scenario import Profile, Station
 from tests.analytics.simulated import load_readings, store_weather
+from tests.analytics.validity import Worlds
 from tests.analytics.variants import fair_test_registry
 
 FAIR_FROM, FAIR_TO = date(2026, 10, 1), date(2026, 10, 16)
@@ -59,3 +60,13 @@ def fair(
     result = Scorer(store, placed, resamples=200).score("2026-10-01..2026-10-16", start, end)
     yield placed, store, result
     store.close()
+
+
+@pytest.fixture(scope="session")
+def validity_worlds(
+    registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worlds]:
+    """The validation worlds of tests/analytics/validity.py, each built once when first used."""
+    worlds = Worlds(registry, tmp_path_factory.mktemp("validity"))
+    yield worlds
+    worlds.close()
