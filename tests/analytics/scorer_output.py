@@ -8,24 +8,29 @@ when the scorecard document changes, only this module changes. What it has to sa
 - per contract (`Comparison`): the supplier order per KPI and overall, and which differences
   between suppliers the comparison claims.
 
-Today's scorer (adjusted = raw - expected(own days) + expected(all installations' days)):
+The scorer (analytics.scorecard, the method of analytics/README.md):
 - raw value and its bootstrap interval: basis "level" (the installation's KPI on its days);
-- adjusted value and interval, judged on where a model was fitted: basis "pooled_level" (the
-  installation's solution under all compared installations' conditions);
-- a comparison claims that supplier a beats b on a KPI when a ranks above b and their adjusted
-  intervals do not overlap (the report's "order is not certain" note is the overlap).
+- expected_untreated and its interval: basis "untreated_level" (the KPI the entrance would have
+  had without the solution on the same days);
+- improvement and its interval: basis "avoided" (share of the untreated quantity avoided);
+- judged (what pass/fail compares with the target): "avoided" when judged on improvement,
+  "level" when on the measured level, over the days left after the contract's relief days when
+  it is judged with relief; no number when there were no wet episodes;
+- a comparison claims that supplier a beats b on a KPI (or overall) where its tested difference
+  says so (`better` set); "no difference shown" claims nothing.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from analytics.scorecard import PeriodResult
+from simulators.counterfactual import AVOIDED_FOR_KPI
 
-Basis = Literal["level", "pooled_level", "avoided", "change"]
+Basis = Literal["level", "pooled_level", "untreated_level", "avoided", "change"]
 CONTRACT_KPIS = (
     "dry_time_share",
     "clean_time_share",
@@ -92,13 +97,40 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _stated(entry: dict[str, Any], prefix: str, basis: Basis) -> Stated:
+def _stated(
+    entry: dict[str, Any],
+    prefix: str,
+    basis: Basis,
+    quantity: str | None = None,
+    days: tuple[date, ...] | None = None,
+) -> Stated:
     return Stated(
         basis,
         _number(entry.get(prefix)),
         _number(entry.get(f"{prefix}_low")),
         _number(entry.get(f"{prefix}_high")),
+        quantity,
+        days,
     )
+
+
+def _kept_days(doc: dict[str, Any], excused: list[str]) -> tuple[date, ...]:
+    """The card's days without the excused ones."""
+    first, last = date.fromisoformat(doc["from"]), date.fromisoformat(doc["to"])
+    every = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    left_out = {date.fromisoformat(d) for d in excused}
+    return tuple(d for d in every if d not in left_out)
+
+
+def _judged(doc: dict[str, Any], kpi: str, entry: dict[str, Any]) -> Stated | None:
+    on = entry.get("judged_on")
+    if entry["status"] == "not_in_contract" or on is None:
+        return None
+    if on == "improvement":
+        return _stated(entry, "judged", "avoided", AVOIDED_FOR_KPI[kpi])
+    if on == "measured_with_relief":
+        return _stated(entry, "judged", "level", days=_kept_days(doc, entry["relief_days"]))
+    return _stated(entry, "judged", "level")  # measured, or no_events (then no number)
 
 
 def cards(result: PeriodResult) -> list[Card]:
@@ -110,11 +142,13 @@ def cards(result: PeriodResult) -> list[Card]:
         for kpi in CONTRACT_KPIS:
             entry = doc["kpis"][kpi]
             raw = _stated(entry, "raw", "level")
-            adjusted = _stated(entry, "adjusted", "pooled_level")
-            judged = None
-            if entry["status"] != "not_in_contract":
-                judged = adjusted if entry.get("adjusted_by_model") else raw
-            kpis[kpi] = KpiCard(kpi, raw, judged, entry["status"], (raw, adjusted))
+            stated = [raw, _stated(entry, "expected_untreated", "untreated_level")]
+            if kpi in AVOIDED_FOR_KPI:
+                stated.append(_stated(entry, "improvement", "avoided", AVOIDED_FOR_KPI[kpi]))
+            judged = _judged(doc, kpi, entry)
+            if judged is not None:
+                stated.append(judged)
+            kpis[kpi] = KpiCard(kpi, raw, judged, entry["status"], tuple(stated))
         out.append(
             Card(
                 installation=doc["installation"],
@@ -131,22 +165,14 @@ def cards(result: PeriodResult) -> list[Card]:
 
 
 def _order_and_claims(
-    ranking: list[dict[str, Any]], name: str
+    part: dict[str, Any], name: str
 ) -> tuple[tuple[str, ...], set[tuple[str, str, str]]]:
-    order = tuple(row["supplier"] for row in ranking)
+    order = tuple(row["supplier"] for row in part["ranking"])
     claims = set()
-    for i, better in enumerate(ranking):
-        for worse in ranking[i + 1 :]:
-            ends = [
-                _number(row.get(k))
-                for row in (better, worse)
-                for k in ("adjusted_low", "adjusted_high")
-            ]
-            b_low, b_high, w_low, w_high = ends
-            if b_low is None or b_high is None or w_low is None or w_high is None:
-                continue
-            if max(b_low, w_low) > min(b_high, w_high):  # the intervals do not overlap
-                claims.add((name, better["supplier"], worse["supplier"]))
+    for test in part["differences"]:
+        if test["better"] is not None:
+            worse = test["b"] if test["better"] == test["a"] else test["a"]
+            claims.add((name, test["better"], worse))
     return order, claims
 
 
@@ -156,13 +182,16 @@ def comparison(result: PeriodResult, contract_id: str) -> Comparison:
     order: dict[str, tuple[str, ...]] = {}
     claims: set[tuple[str, str, str]] = set()
     for kpi in CONTRACT_KPIS:
-        order[kpi], found = _order_and_claims(doc["by_kpi"][kpi]["ranking"], kpi)
+        if kpi not in doc["by_kpi"]:  # no effect without a baseline model (wet recovery)
+            order[kpi] = ()
+            continue
+        order[kpi], found = _order_and_claims(doc["by_kpi"][kpi], kpi)
         claims |= found
-    order[OVERALL], found = _order_and_claims(doc["ranking"], OVERALL)
+    order[OVERALL], found = _order_and_claims(doc, OVERALL)
     claims |= found
     return Comparison(
         contract=contract_id,
-        suppliers=tuple(sorted(order[OVERALL])),
+        suppliers=tuple(sorted({i.document["supplier"] for i in result.scorecards})),
         order=order,
         claims=frozenset(claims),
         mean_score={k: _number(v) for k, v in doc["mean_score"].items()},

@@ -205,6 +205,8 @@ def true_value(world: World, card: Card, kpi: str, stated: Stated) -> float | No
         truth = world.truth.installation(card.installation, PERIOD_FROM, PERIOD_TO, stated.days)
     if stated.basis == "level":
         return truth.treated[kpi]
+    if stated.basis == "untreated_level":
+        return truth.untreated[kpi]
     if stated.basis == "change":
         return truth.effect.change[kpi]
     if stated.basis == "avoided":
@@ -399,7 +401,7 @@ def range_report(worlds: Iterable[World]) -> Tally:
         for card in world.cards:
             for kpi, item in card.kpis.items():
                 for stated in item.stated:
-                    if stated.basis in ("level", "pooled_level"):
+                    if stated.basis in ("level", "pooled_level", "untreated_level"):
                         lo, hi = LEVEL_RANGE[kpi]
                     elif stated.basis == "avoided":
                         lo, hi = -math.inf, 1.0
