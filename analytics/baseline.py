@@ -31,6 +31,7 @@ than monthly energy use; data sufficiency (`SUFFICIENCY`) as CalTRACK's, in days
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -268,6 +269,7 @@ class Baseline:
                 "reasons": list(self.reasons),
             },
             "reporting_days_out_of_range": self.out_of_range,
+            "model_error": model_error(self),
         }
         if self.design is not None and self.beta is not None:
             d = self.design
@@ -311,7 +313,7 @@ def fit_baseline(
 ) -> Baseline:
     """Fit one outcome's baseline. rows: training days (untreated school days) with columns
     entrance, day (datetime64[D]), `count`, `exposure` and FEATURES; reporting: the scored
-    days' FEATURES (for the range check)."""
+    school days' FEATURES (for the range check)."""
     own = rows["entrance"].to_numpy() == entrance
     usable = rows["exposure"].to_numpy(dtype=float) > 0
     rows = rows[usable]
@@ -386,7 +388,7 @@ def fit_baseline(
     out_share = float(out.mean()) if len(out) else 0.0
     if out_share > s["max_out_of_range_share"]:
         reasons.append(
-            f"{int(out.sum())} of {len(out)} reporting days outside the baseline's weather "
+            f"{int(out.sum())} of {len(out)} reporting school days outside the baseline's weather "
             "and footfall range"
         )
     entrance_of = rows["entrance"].to_numpy()
@@ -441,3 +443,14 @@ def refit_replicates(baseline: Baseline, resamples: int, seed: int) -> np.ndarra
         start=baseline.beta,
         iterations=BOOT_ITERATIONS,
     )
+
+
+def model_error(baseline: Baseline) -> float:
+    """The relative error of a period's expected untreated total, from the held-out check:
+    its bias (|NMBE|) and the daily scatter averaged over the held-out days
+    (CV(RMSE) / sqrt(days)), together in quadrature. 0 without a check."""
+    fit = baseline.fit
+    cv, nmbe, days = fit.get("cv_rmse"), fit.get("nmbe"), fit.get("held_out_days") or 0
+    if cv is None or nmbe is None or days <= 0:
+        return 0.0
+    return float(math.hypot(float(nmbe), float(cv) / math.sqrt(days)))

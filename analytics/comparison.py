@@ -67,9 +67,15 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 def _effects(
     items: list[Compared], kpis: list[Kpi], resamples: int
-) -> tuple[dict[str, dict[str, tuple[float, np.ndarray, list[str]]]], list[dict[str, str]]]:
-    """Per KPI, per supplier: (effect, replicates, installations used); and what was left out."""
+) -> tuple[
+    dict[str, dict[str, tuple[float, np.ndarray, list[str]]]],
+    list[dict[str, str]],
+    list[dict[str, Any]],
+]:
+    """Per KPI, per supplier: (effect, replicates, installations used); what was left out and
+    why; and which installation's improvement went in."""
     left_out: list[dict[str, str]] = []
+    used: list[dict[str, Any]] = []
     out: dict[str, dict[str, tuple[float, np.ndarray, list[str]]]] = {}
     for kpi in kpis:
         per: dict[str, list[tuple[str, float, np.ndarray]]] = {}
@@ -85,6 +91,13 @@ def _effects(
                 per.setdefault(item.supplier, []).append(
                     (item.installation, est.improvement.value, est.replicates)
                 )
+                used.append(
+                    {
+                        "installation": item.installation,
+                        "kpi": str(kpi),
+                        "improvement": est.improvement.value,
+                    }
+                )
                 continue
             left_out.append({"installation": item.installation, "kpi": str(kpi), "reason": reason})
         out[str(kpi)] = {
@@ -97,7 +110,7 @@ def _effects(
             )
             for supplier, rows in sorted(per.items())
         }
-    return out, left_out
+    return out, left_out, used
 
 
 def compare(
@@ -106,7 +119,7 @@ def compare(
     """The comparison document of one contract and period (module docstring)."""
     kpis = [k for k in contract.kpis if k in IMPROVEMENT_KPIS]
     kpis.sort(key=str)
-    effects, left_out = _effects(items, kpis, resamples)
+    effects, left_out, used = _effects(items, kpis, resamples)
     suppliers = sorted({i.supplier for i in items})
     shared = [k for k in kpis if suppliers and all(s in effects[str(k)] for s in suppliers)]
     weights = {str(k): contract.kpis[k].weight for k in shared}
@@ -195,6 +208,7 @@ def compare(
         "by_kpi": {str(k): ranking(str(k)) for k in kpis},
         "overall_kpis": [str(k) for k in shared],
         "left_out": left_out,
+        "effects_used": used,
         "mean_score": {
             s: (float(np.nanmean(v)) if any(math.isfinite(x) for x in v) else None)
             for s, v in sorted(scores.items())

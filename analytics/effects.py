@@ -23,7 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.baseline import OUTCOME_BY_KPI, Baseline, daily_outcomes, refit_replicates
+from analytics.baseline import (
+    OUTCOME_BY_KPI,
+    Baseline,
+    daily_outcomes,
+    model_error,
+    refit_replicates,
+)
 from analytics.kpis import COMPONENTS, kpis_from_components
 from floorwatch.registry.schema import CONTRACT_KPIS, Kpi
 
@@ -87,6 +93,12 @@ def _interval(values: np.ndarray, point: float) -> Interval:
     return Interval(point, float(min(low, point)), float(max(high, point)))
 
 
+def _widen(interval: Interval, by: float) -> Interval:
+    if not math.isfinite(interval.low) or by <= 0:
+        return interval
+    return Interval(interval.value, max(0.0, interval.low - by), interval.high + by)
+
+
 def _boot_measured(daily: pd.DataFrame, counts: np.ndarray) -> dict[Kpi, np.ndarray]:
     sums = counts @ daily[COMPONENTS].to_numpy(dtype=float)
     col = {name: i for i, name in enumerate(COMPONENTS)}
@@ -130,11 +142,14 @@ def estimate(
     relief: Mapping[Kpi, np.ndarray],
     seed: int,
     resamples: int = RESAMPLES,
+    resolution_min: float = 0.0,
 ) -> dict[Kpi, Estimate]:
     """The contract KPIs of one installation over the days of `daily` (COMPONENTS per day).
     features: `analytics.baseline.feature_frame` of the same days; baselines: per KPI the
     entrance's fitted baseline (accepted or not: it is shown either way); relief: per KPI the
-    days (bool per row of `daily`) the contract excuses from its measured level."""
+    days (bool per row of `daily`) the contract excuses from its measured level;
+    resolution_min: how long an episode's start or end can hide between two moisture reports
+    (the sensor's report interval, minutes): wet recovery's interval is widened by it."""
     n = len(daily)
     counts = block_counts(n, resamples, seed)
     raw = kpis_from_components(daily, episodes)
@@ -144,6 +159,8 @@ def estimate(
     result: dict[Kpi, Estimate] = {}
     for kpi in CONTRACT_KPIS:
         measured = _interval(boot[kpi], float(raw[kpi]))
+        if kpi == Kpi.WET_RECOVERY_P90:
+            measured = _widen(measured, resolution_min)
         excused = relief.get(kpi)
         judged = measured
         if excused is not None and excused.any():
@@ -156,6 +173,8 @@ def estimate(
             else:
                 kept_boot = _boot_measured(daily, masked)[kpi]
             judged = _interval(kept_boot, kept_raw)
+            if kpi == Kpi.WET_RECOVERY_P90:
+                judged = _widen(judged, resolution_min)
         nothing = Interval(NAN, NAN, NAN)
         expected, improvement, share = nothing, nothing, NAN
         replicates = np.full(resamples, np.nan)
@@ -170,6 +189,13 @@ def estimate(
             point_mu = baseline.predict(features, exposure, baseline.beta[None, :])[0]
             betas = refit_replicates(baseline, resamples, stable_seed(str(seed), outcome.name))
             mu = baseline.predict(features, exposure, betas)
+            # what refitting cannot see, the model's error on held-out days can: each replicate's
+            # expected outcome is scaled by a draw of that error (`model_error`)
+            rng = np.random.default_rng(stable_seed(str(seed), outcome.name, "error"))
+            error = rng.normal(0.0, model_error(baseline), size=(resamples, 1))
+            mu = mu * np.clip(1.0 + error, 0.05, None)
+            if outcome.family == "binomial":  # never more wet minutes than minutes
+                mu = np.minimum(mu, exposure[None, :])
             total_mu = float(point_mu.sum())
             total_exposure = float(exposure.sum())
             boot_mu = np.sum(counts * mu, axis=1)

@@ -42,7 +42,7 @@ from analytics.baseline import (
 )
 from analytics.comparison import Compared, compare
 from analytics.effects import BLOCK_DAYS, RESAMPLES, Estimate, estimate, stable_seed
-from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance
+from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance, role_sensors
 from analytics.health import HealthRules, SensorHealth, SuspectInterval, sensor_health
 from analytics.kpis import COMPONENTS, KPI_INPUTS
 from analytics.occupancy import (
@@ -67,6 +67,15 @@ from floorwatch.errors import FloorwatchError
 from floorwatch.readings import WEATHER_KINDS, Point
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import CONTRACT_KPIS, KPI_HIGHER_IS_BETTER, Contract, Kpi
+from floorwatch.results import (
+    KPI_FIELDS,
+    KpiRecord,
+    ScorecardRecord,
+    comparison_point,
+    installation_tags,
+    kpi_point,
+    scorecard_point,
+)
 from floorwatch.store import Store
 
 # The baseline before installations (and reference entrances) this far back train the model.
@@ -605,11 +614,16 @@ class Scorer:
             episodes = episodes_all[inst.entrance]
             own_episodes = episodes[episodes["day"].isin(set(own.index))]
             own_features = model_features[inst.entrance][active]
-            baselines = self._baselines(inst, daily_all, model_features, own_features, end)
+            school_days = own["occupied_minutes"].to_numpy() > 0  # weekends weigh nothing
+            reporting = own_features[school_days]
+            sources = self._sources(inst)
+            baselines = self._baselines(inst, sources, daily_all, model_features, reporting, end)
             relief = _relief_days(contract, features_all[inst.entrance][active], own)
             seed = stable_seed(inst.id, result.period, base=self.seed)
+            inner = role_sensors(registry.entrance(inst.entrance)[0]).get("inner_moisture")
+            resolution = inner.report_interval / 60.0 if inner is not None else 0.0
             estimates = estimate(
-                own, own_episodes, own_features, baselines, relief, seed, self.resamples
+                own, own_episodes, own_features, baselines, relief, seed, self.resamples, resolution
             )
             intervals = [
                 i
@@ -630,11 +644,8 @@ class Scorer:
                 start,
                 end,
             )
-            result.scorecards.append(
-                InstallationResult(
-                    document, own, own_episodes, _weekly_expected(own, own_features, baselines)
-                )
-            )
+            weekly = _weekly_expected(own, own_features, baselines)
+            result.scorecards.append(InstallationResult(document, own, own_episodes, weekly))
             compared.append(
                 Compared(inst.supplier, inst.id, estimates, baselines, document["score"])
             )
@@ -642,22 +653,26 @@ class Scorer:
             contract, result.period, compared, self.resamples, self.registry.content_hash
         )
 
+    def _sources(self, inst: Any) -> list[str]:
+        """The installation's entrance and its school's reference entrances; never another
+        installation's entrance (so that no installation moves another's payment)."""
+        _, school = self.registry.entrance(inst.entrance)
+        references = (e.id for e in school.entrances if e.reference and e.id != inst.entrance)
+        return [inst.entrance, *sorted(references)]
+
     def _baselines(
         self,
         inst: Any,
+        sources: list[str],
         daily_all: dict[str, pd.DataFrame],
         features: dict[str, pd.DataFrame],
         reporting: pd.DataFrame,
         end: datetime,
     ) -> dict[Kpi, Baseline]:
-        """The installation's baselines: its entrance's own untreated school days (up to
-        TRAINING_LOOKBACK before it starts) and its school's reference entrances' days over the
-        same window; never another installation's entrance."""
-        _, school = self.registry.entrance(inst.entrance)
+        """The installation's baselines from the untreated school days of `sources` (up to
+        TRAINING_LOOKBACK before it starts)."""
         first = inst.start - TRAINING_LOOKBACK
         last = _local_day(end - timedelta(seconds=1))
-        references = (e.id for e in school.entrances if e.reference and e.id != inst.entrance)
-        sources = [inst.entrance, *sorted(references)]
         frames = []
         for entrance_id in sources:
             daily = daily_all.get(entrance_id)
@@ -964,8 +979,6 @@ def _trend_daily(prepared: EntranceMinutes, wet_threshold: float) -> pd.DataFram
 
 
 def _roles(entrance: Any) -> dict[str, str]:
-    from analytics.entrance import role_sensors
-
     return {role: sensor.id for role, sensor in role_sensors(entrance).items()}
 
 
@@ -1020,74 +1033,25 @@ def results_to_points(result: PeriodResult, registry: Registry) -> list[Point]:
     points: list[Point] = []
     for card in result.scorecards:
         doc = card.document
-        tags = {
-            k: doc[k]
-            for k in (
-                "contract",
-                "supplier",
-                "installation",
-                "entrance",
-                "school",
-                "municipality",
-                "period",
-            )
-        }
+        tags = installation_tags(doc)
         for name, kpi in doc["kpis"].items():
-            fields = {
-                k: kpi.get(k)
-                for k in (
-                    "raw",
-                    "raw_low",
-                    "raw_high",
-                    "judged",
-                    "judged_low",
-                    "judged_high",
-                    "expected_untreated",
-                    "expected_untreated_low",
-                    "expected_untreated_high",
-                    "improvement",
-                    "improvement_low",
-                    "improvement_high",
-                    "basis",
-                    "judged_on",
-                    "target",
-                    "level_target",
-                    "improvement_target",
-                    "weight",
-                    "availability",
-                    "status",
-                )
-            }
-            points.append(Point("kpi", {**tags, "kpi": name}, ts, _fields(_clean(fields))))
+            stored = _clean(kpi)
+            kpi_record = KpiRecord.from_fields({k: stored.get(k) for k in KPI_FIELDS})
+            points.append(kpi_point(tags, name, ts, kpi_record))
         counts = doc["status_counts"]
-        points.append(
-            Point(
-                "scorecard",
-                tags,
-                ts,
-                _fields(
-                    {
-                        "score": _clean(doc["score"]),
-                        "bonus_malus_sek": doc["payment"]["bonus_malus_sek"],
-                        "payment_sek": doc["payment"]["payment_sek"],
-                        "pass": counts["pass"],
-                        "fail": counts["fail"],
-                        "insufficient": counts["insufficient"],
-                        "not_judged": counts["not_judged"],
-                        "document": card.json,
-                    }
-                ),
-            )
+        record = ScorecardRecord(
+            document=card.json,
+            score=_clean(doc["score"]),
+            bonus_malus_sek=doc["payment"]["bonus_malus_sek"],
+            payment_sek=doc["payment"]["payment_sek"],
+            passed=counts["pass"],
+            failed=counts["fail"],
+            insufficient=counts["insufficient"],
+            not_judged=counts["not_judged"],
         )
+        points.append(scorecard_point(tags, ts, record))
     for contract_id, comparison in sorted(result.comparisons.items()):
-        points.append(
-            Point(
-                "comparison",
-                {"contract": contract_id, "period": result.period},
-                ts,
-                {"document": canonical_json(comparison)},
-            )
-        )
+        points.append(comparison_point(contract_id, result.period, ts, canonical_json(comparison)))
     for sensor_id, health in sorted(result.sensor_health.items()):
         place = registry.sensors.get(sensor_id)
         if place is None:

@@ -4,16 +4,17 @@ stored them (never recomputed per request)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import ContractQuery, EntranceQuery, PeriodQuery, SchoolQuery, SupplierQuery
-from api.points import number, text
+from api.points import text
 from api.routes import PREFIX
 from api.schemas import KpiOut
+from floorwatch.results import KPI, KPI_FIELDS, KpiRecord
 
 router = APIRouter(prefix=PREFIX, tags=["kpis"], responses=error_responses(401, 403, 404, 422, 503))
 
@@ -34,34 +35,23 @@ async def list_kpis(
 ) -> list[KpiOut]:
     """KPI values with intervals, target, weight and status (pass, fail, insufficient)."""
     rows = await access.commercial_results(
-        context, "kpi", supplier, entrance, school, period=period, contract=contract, kpi=kpi
+        context, KPI, supplier, entrance, school, period=period, contract=contract, kpi=kpi
     )
-    return [
-        KpiOut(
-            contract=text(r, "contract"),
-            supplier=text(r, "supplier"),
-            installation=text(r, "installation"),
-            entrance=text(r, "entrance"),
-            school=text(r, "school"),
-            municipality=text(r, "municipality"),
-            kpi=text(r, "kpi"),
-            period=text(r, "period"),
-            raw=number(r, "raw"),
-            raw_low=number(r, "raw_low"),
-            raw_high=number(r, "raw_high"),
-            basis=r.get("basis") if isinstance(r.get("basis"), str) else None,
-            judged_on=r.get("judged_on") if isinstance(r.get("judged_on"), str) else None,
-            judged=number(r, "judged"),
-            judged_low=number(r, "judged_low"),
-            judged_high=number(r, "judged_high"),
-            expected_untreated=number(r, "expected_untreated"),
-            improvement=number(r, "improvement"),
-            improvement_low=number(r, "improvement_low"),
-            improvement_high=number(r, "improvement_high"),
-            target=number(r, "target"),
-            weight=number(r, "weight"),
-            availability=number(r, "availability"),
-            status=text(r, "status"),
-        )
-        for r in rows
-    ]
+    return [kpi_out(r) for r in rows]
+
+
+def kpi_out(r: dict[str, Any]) -> KpiOut:
+    """A stored `kpi` point as the response model."""
+    record = KpiRecord.from_fields(r)
+    values = {k: getattr(record, k) for k in KPI_FIELDS if k in KpiOut.model_fields}
+    return KpiOut(
+        contract=text(r, "contract"),
+        supplier=text(r, "supplier"),
+        installation=text(r, "installation"),
+        entrance=text(r, "entrance"),
+        school=text(r, "school"),
+        municipality=text(r, "municipality"),
+        kpi=text(r, "kpi"),
+        period=text(r, "period"),
+        **values,
+    )
