@@ -9,7 +9,7 @@ NaN ("insufficient data"), never a fail.
 
 Each KPI is also split into daily components (`daily_components`): sums per local day from which
 the period KPI is recomputed (`kpis_from_components`); the bootstrap over days and the
-weather/footfall adjustment (`analytics.fairness`) resample these.
+counterfactual baselines (`analytics.baseline`, `analytics.effects`) work on these.
 """
 
 from __future__ import annotations

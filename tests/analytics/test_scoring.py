@@ -54,7 +54,11 @@ def test_no_scorecard_value_leaves_its_range(fair) -> None:
     _, _, scored = fair
     for card in scored.scorecards:
         for name, k in json.loads(card.json)["kpis"].items():  # as stored: unknown is null
-            for key in ("raw", "raw_low", "raw_high", "expected_untreated", "judged"):
+            level = ["raw", "raw_low", "raw_high", "expected_untreated"]
+            improvement = ["improvement", "improvement_low", "improvement_high"]
+            judged = ["judged", "judged_low", "judged_high"]
+            (improvement if k.get("judged_on") == "improvement" else level).extend(judged)
+            for key in level:
                 value = k.get(key)
                 if value is None:
                     continue
@@ -64,7 +68,7 @@ def test_no_scorecard_value_leaves_its_range(fair) -> None:
                     assert -1.0 <= value <= 1.0, (name, key, value)
                 else:
                     assert value >= 0.0, (name, key, value)
-            for key in ("improvement", "improvement_low", "improvement_high"):
+            for key in improvement:
                 if k.get(key) is not None:
                     assert -1.0 <= k[key] <= 1.0, (name, key)
 
