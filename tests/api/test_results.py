@@ -29,7 +29,7 @@ def test_scorecards_list_and_one_in_full(api: Api) -> None:
     assert len(cards) == 12
     first = next(c for c in cards if c["installation"] == f"inst-{WET_ENTRANCE}")
     assert first["payment_sek"] == 18000.0
-    assert first["counts"] == {"pass": 4.0, "fail": 0.0, "insufficient": 1.0}
+    assert first["counts"] == {"pass": 4.0, "fail": 0.0, "insufficient": 1.0, "not_judged": 0.0}
     assert "document" not in first
     full = api.get("procurement", f"/api/v1/scorecards/inst-{WET_ENTRANCE}/{PERIOD}").json()
     assert full["document"]["installation"] == f"inst-{WET_ENTRANCE}"
