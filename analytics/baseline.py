@@ -97,7 +97,8 @@ FEATURE_TEXT = {
     "footfall": "log(1 + passages)",
 }
 RIDGE_DAYS = 1.0
-IRLS_ITERATIONS = 25
+IRLS_ITERATIONS = 25  # at most; a fit stops once no coefficient moves by TOLERANCE
+TOLERANCE = 1e-7
 BOOT_ITERATIONS = 4  # warm-started from the full fit: a few steps reach it again
 FOLDS = 5
 
@@ -159,7 +160,8 @@ def fit_glm(
 ) -> np.ndarray:
     """IRLS for a stack of day weights: x (days x p), y and exposure (days), weights
     (replicates x days, 0 = day left out). penalty: ridge per coefficient (0 = unpenalised),
-    scaled by the mean working weight. Returns coefficients (replicates x p)."""
+    scaled by the mean working weight. Stops early when every replicate has converged.
+    Returns coefficients (replicates x p)."""
     b, p = weights.shape[0], x.shape[1]
     beta = np.zeros((b, p)) if start is None else np.broadcast_to(start, (b, p)).copy()
     if start is None and family == "binomial":
@@ -180,7 +182,9 @@ def fit_glm(
             scale[:, None, None] * RIDGE_DAYS * np.diag(penalty)[None] + 1e-9 * np.eye(p)[None]
         )
         rhs = np.einsum("bn,np->bp", w * z, x)
-        beta = np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
+        previous, beta = beta, np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
+        if np.max(np.abs(beta - previous)) < TOLERANCE:
+            break
     return beta
 
 
@@ -353,16 +357,13 @@ def fit_baseline(
     week = np.asarray(rows["day"].to_numpy(), dtype="datetime64[D]").astype(np.int64) // 7
     fold = week % FOLDS
     predicted = np.full(len(y), np.nan)
-    for k in range(FOLDS):
-        test = (fold == k) & own
-        if not test.any():
-            continue
-        weights = (fold != k).astype(float)[None, :]
-        seen = weights[0] > 0
-        if not (own & seen).any():
-            continue
-        fold_beta = fit_glm(x, y, exposure, outcome.family, weights, penalty, start=beta)[0]
-        predicted[test] = _mean(outcome.family, x[test] @ fold_beta, exposure[test])
+    folds = [k for k in range(FOLDS) if ((fold == k) & own).any() and ((fold != k) & own).any()]
+    if folds:  # all folds in one stacked fit
+        weights = np.vstack([(fold != k).astype(float) for k in folds])
+        fold_betas = fit_glm(x, y, exposure, outcome.family, weights, penalty, start=beta)
+        for k, fold_beta in zip(folds, fold_betas, strict=True):
+            test = (fold == k) & own
+            predicted[test] = _mean(outcome.family, x[test] @ fold_beta, exposure[test])
     held = own & np.isfinite(predicted)
     fit: dict[str, Any] = {"held_out_days": int(held.sum()), "folds": FOLDS}
     if held.sum() >= 3 and np.sum(y[held]) > 0:
