@@ -4,6 +4,7 @@ from the same noise-free series; deterministic per seed."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
@@ -80,7 +81,7 @@ def test_true_kpis_are_what_analytics_computes_from_the_noise_free_series(
                     continue
                 mine = values[str(kpi)]
                 if kpi == Kpi.WET_RECOVERY_P90 and mine is None:
-                    assert expected[kpi] == 0.0  # analytics: 0 for "no wet episodes" (issue 12)
+                    assert math.isnan(expected[kpi])  # analytics: no number without episodes
                     continue
                 assert mine == pytest.approx(expected[kpi], abs=1e-9), (truth.entrance, kpi)
                 checked += 1
