@@ -13,9 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.access import Access
 from api.context import ApiContext
+from api.keys import ApiKey
 from floorwatch.errors import Unauthenticated
 from floorwatch.i18n import languages, negotiate
-from api.keys import ApiKey
 from floorwatch.registry import Registry
 from floorwatch.store import Store
 
