@@ -137,6 +137,11 @@ class Counterfactual:
             self._runs[treatment] = self.sim.entrance_truths(treatment)
         return self._runs[treatment]
 
+    def forget_runs(self) -> None:
+        """Drop the counterfactual minute-level runs (tens of MB each), keeping the per-day counts
+        computed so far; a run needed again is recomputed (the same, from the same seed)."""
+        self._runs = {ACTUAL: self.sim.entrances}
+
     # --- per day ------------------------------------------------------------------------------
     def daily(
         self, treatment: str, entrance_id: str, wet_threshold: float, dirt_threshold: float
