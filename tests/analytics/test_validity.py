@@ -1,7 +1,7 @@
 """Issue 12's "Done when", against the simulators' counterfactual truth, over several seeds.
 
-Worlds (tests/analytics/validity.py): four of the pilot's schools on a very wet, a middling and
-a nearly dry station, a baseline September, installations from 1 October, scored for October
+Worlds (tests/analytics/validity.py): pilot schools on a very wet, a middling and a nearly dry
+station, a baseline September, installations from 1 October, scored for October
 by the real scorer from a real SQLite store with the weather imported from SMHI files. Ranked
 worlds: three suppliers differing only in capture efficiency (0.9, 0.7, 0.5), the best at the
 wettest schools or at the driest. Identical worlds: two identical solutions, one at the wet
@@ -24,6 +24,7 @@ from tests.analytics.validity import (
     PERIOD_TO,
     RANKED_SEEDS,
     WET,
+    World,
     Worlds,
     coverage_report,
     identical,
@@ -40,7 +41,7 @@ from tests.analytics.validity import (
 needs_new_scoring = pytest.mark.needs_new_scoring
 
 
-def ranked_worlds(worlds: Worlds, best_at: tuple[str, ...] = ("wet", "dry")) -> list:
+def ranked_worlds(worlds: Worlds, best_at: tuple[str, ...] = ("wet", "dry")) -> list[World]:
     return worlds.many(ranked(seed, where) for where in best_at for seed in RANKED_SEEDS)
 
 

@@ -1,10 +1,11 @@
 """Validation worlds: small simulated pilots whose truth is known, scored by the real scorer.
 
 A world (`build_world`) is a few of the pilot's schools on weather stations made clearly
-different (`STATIONS`: wetness 3, 1 and 0.3), every non-reference entrance with an installation from
-1 October 2026 of the supplier its school is given, sensors every 10 minutes (15 in the
-identical-supplier worlds: wet recovery's episodes need the finer grid), a baseline month
-(September) and the reporting month October. It is simulated without faults, its readings are
+different (`STATIONS`: wetness 3, 1 and 0.3), every non-reference entrance with an installation
+from 1 October 2026 of the supplier its school is given, a baseline month (September) and the
+reporting month October. Sensors report every 10 minutes where raw KPIs are checked (at 15,
+short dry spells between wet episodes go unseen and wet recovery reads long), every 15 in the
+identical-supplier worlds (speed). It is simulated without faults, its readings are
 written to a real SQLite store, its weather is written as SMHI files and imported the way
 `floorwatch weather import` does, and it is scored with `analytics.scorecard.Scorer`. The
 truth comes from `simulators.counterfactual.Counterfactual` (the same weather and footfall rerun
@@ -25,7 +26,6 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from analytics.scorecard import PeriodResult, Scorer
 from analytics.weather import import_weather
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import Installation
@@ -42,7 +42,6 @@ SIM_START, SIM_DAYS = date(2026, 9, 1), 61  # September (baseline) and October
 INSTALLED = date(2026, 10, 1)
 PERIOD = "2026-10"
 PERIOD_FROM, PERIOD_TO = date(2026, 10, 1), date(2026, 11, 1)
-RESAMPLES = 200
 
 # Stations of the worlds' schools: very wet Trelleborg, middling Skurup, nearly dry Ystad.
 WET, MID, DRY = 52230, 53300, 54290
@@ -140,25 +139,22 @@ class World:
     spec: WorldSpec
     pilot: Registry  # the registry the world was derived from
     registry: Registry
-    truth: Counterfactual  # its simulation: truth.sim
+    truth: Counterfactual  # daily counts only (keep_days_only)
     store: Store
     cards: list[Card]
     comparison: Comparison
     truths: dict[str, InstallationTruth]  # by installation id
+    rescored: dict[str, list[Card]] = field(default_factory=dict)  # by entrance left out
 
     def score_without(self, entrance_id: str) -> list[Card]:
         """Scorecards from the same store with one installed entrance (and its installation)
         left out of the registry (computed once per entrance)."""
         if entrance_id not in self.rescored:
             registry = world_registry(self.pilot, self.spec, [entrance_id])
-            self.rescored[entrance_id] = scorer_output.cards(score(self.store, registry))
+            self.rescored[entrance_id] = scorer_output.cards(
+                scorer_output.score(self.store, registry, PERIOD)
+            )
         return self.rescored[entrance_id]
-
-    rescored: dict[str, list[Card]] = field(default_factory=dict)
-
-
-def score(store: Store, registry: Registry) -> PeriodResult:
-    return Scorer(store, registry, resamples=RESAMPLES).score(PERIOD)
 
 
 def build_world(pilot: Registry, spec: WorldSpec, directory: Path) -> World:
@@ -180,10 +176,10 @@ def build_world(pilot: Registry, spec: WorldSpec, directory: Path) -> World:
     load_readings(sim, store)
     sim.write_weather(directory / "smhi")
     import_weather(store, directory / "smhi")
-    result = score(store, registry)
+    result = scorer_output.score(store, registry, PERIOD)
     truth = Counterfactual(sim, spec.suppliers)
     truths = {t.installation: t for t in truth.installations(CONTRACT, PERIOD_FROM, PERIOD_TO)}
-    truth.forget_runs()  # a session holds many worlds: keep their daily counts, not minutes
+    truth.keep_days_only()  # a session holds many worlds: keep their daily counts, not minutes
     return World(
         spec,
         pilot,
