@@ -44,6 +44,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from floorwatch.errors import InvalidRequest, NotFound
 from floorwatch.registry.schema import Contract, Entrance, Installation
 from simulators.entrance import EntranceTruth
 from simulators.scenario import BASELINE
@@ -120,8 +121,9 @@ class Counterfactual:
     installation in the registry). Runs are computed when first needed."""
 
     def __init__(self, sim: Simulation, suppliers: Iterable[str] | None = None):
-        self.sim = sim
+        self.sim: Simulation | None = sim
         self.registry = sim.registry
+        self.span = sim.span
         installs = self.registry.document.installations
         self.suppliers = sorted(
             set(suppliers) if suppliers is not None else {i.supplier for i in installs}
@@ -133,9 +135,18 @@ class Counterfactual:
         """Entrance id -> true state under `treatment` (ACTUAL, BASELINE or a supplier id)."""
         if treatment not in self._runs:
             if treatment != BASELINE and treatment not in self.suppliers:
-                raise KeyError(f"no counterfactual run for {treatment!r}")
+                raise NotFound(f"no counterfactual run for {treatment!r}")
+            if self.sim is None:
+                raise InvalidRequest("the minute-level runs were let go (keep_days_only)")
             self._runs[treatment] = self.sim.entrance_truths(treatment)
         return self._runs[treatment]
+
+    def keep_days_only(self) -> None:
+        """Let go of the simulation and its minute-level runs (tens of MB each), keeping the
+        per-day counts computed so far: the truths already asked for can be asked again (also
+        over fewer days), new entrances, thresholds or treatments cannot."""
+        self.sim = None
+        self._runs = {}
 
     # --- per day ------------------------------------------------------------------------------
     def daily(
@@ -153,7 +164,7 @@ class Counterfactual:
     def _daily(
         self, truth: EntranceTruth, wet_threshold: float, dirt_threshold: float
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        span = self.sim.span
+        span = self.span
         entrance, _ = self.registry.entrance(truth.entrance)
         occ = self._occupied[truth.school]
         m = truth.moisture["inner"].astype(np.float64)
@@ -187,7 +198,7 @@ class Counterfactual:
     @cached_property
     def _occupied(self) -> dict[str, np.ndarray]:
         """Per school, its occupied minutes of the span (opening hours on school days)."""
-        span = self.sim.span
+        span = self.span
         out = {}
         for school in self.registry.document.schools:
             days = self.registry.school_days[school.id]
@@ -226,7 +237,7 @@ class Counterfactual:
         contract excuses for the weather)."""
         inst = next(i for i in self.registry.document.installations if i.id == installation_id)
         contract = self.registry.contracts[inst.contract]
-        days = _active_days(inst, contract, start, end, self.sim.span.dates)
+        days = _active_days(inst, contract, start, end, self.span.dates)
         if only is not None:
             kept = set(only)
             days = [d for d in days if d in kept]

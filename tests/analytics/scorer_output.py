@@ -1,7 +1,8 @@
-"""The one place the validity tests read the scorer's output (`analytics.scorecard.PeriodResult`).
+"""The one place the validity tests run the scorer and read its output.
 
-Everything else in tests/analytics/validity.py and test_validity*.py sees only these records, so
-when the scorecard document changes, only this module changes. What it has to say:
+Everything else in tests/analytics/validity.py and test_validity.py sees only `score` and these
+records, so when the scorer or its scorecard document changes, only this module changes. What
+it has to say:
 - per installation (`Card`): score, bonus/malus, payment, and per KPI the measured (raw) level and
   the value payment is judged on, each with its stated 95 % interval and the basis it is on
   (`Stated.basis`, which tells the tests which truth to compare it with);
@@ -27,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from analytics.scorecard import PeriodResult
+from analytics.scorecard import PeriodResult, Scorer
+from floorwatch.registry import Registry
+from floorwatch.store import Store
 from simulators.counterfactual import AVOIDED_FOR_KPI
 
 Basis = Literal["level", "pooled_level", "untreated_level", "avoided", "change"]
@@ -39,6 +42,12 @@ CONTRACT_KPIS = (
     "dirt_capture",
 )
 OVERALL = "overall"
+RESAMPLES = 200  # bootstrap resamples (the scorer's default)
+
+
+def score(store: Store, registry: Registry, period: str) -> PeriodResult:
+    """Score a month ("YYYY-MM") as `floorwatch score --period` does."""
+    return Scorer(store, registry, resamples=RESAMPLES).score(period)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pytest
 
 from analytics.kpis import Kpi, daily_components, kpis_from_components
 from analytics.occupancy import day_bounds, minute_index, occupied_mask
+from floorwatch.errors import InvalidRequest, NotFound
 from floorwatch.registry import Registry
 from simulators import Scenario, simulate
 from simulators.counterfactual import ACTUAL, Counterfactual
@@ -30,7 +31,7 @@ def test_runs_share_weather_and_footfall_and_differ_only_where_treated(
     world: Counterfactual,
 ) -> None:
     actual, untreated = world.run(ACTUAL), world.run(BASELINE)
-    first_installed = int(world.sim.span.day_starts[(PERIOD[0] - START).days])
+    first_installed = int(world.span.day_starts[(PERIOD[0] - START).days])
     for entrance, truth in actual.items():
         base = untreated[entrance]
         assert np.array_equal(truth.passages, base.passages)
@@ -56,7 +57,7 @@ def test_true_kpis_are_what_analytics_computes_from_the_noise_free_series(
     contract = next(iter(world.registry.contracts.values()))
     start, end = day_bounds(PERIOD[0], date(2026, 10, 7))
     index = minute_index(start, end)
-    lo = int((index[0].value // 10**9 - world.sim.span.start_s) // 60)
+    lo = int((index[0].value // 10**9 - world.span.start_s) // 60)
     checked = 0
     for truth in world.installations(contract.id, *PERIOD):
         _, school = world.registry.entrance(truth.entrance)
@@ -115,9 +116,15 @@ def test_same_seed_same_truth_other_seed_other_truth(
     other = Counterfactual(simulate(registry, scenario, START, DAYS, seed=6))
     mine = world.installations(contract.id, *PERIOD)
     assert again.installations(contract.id, *PERIOD) == mine
+    again.keep_days_only()  # what was computed can be asked again, over fewer days too
+    assert again.installations(contract.id, *PERIOD) == mine
+    fewer = (PERIOD[0], date(2026, 10, 5))
+    assert again.installations(contract.id, *fewer) == world.installations(contract.id, *fewer)
+    with pytest.raises(InvalidRequest, match="let go"):
+        again.run(BASELINE)
     assert other.installations(contract.id, *PERIOD) != mine
 
 
 def test_unknown_treatment_is_refused(world: Counterfactual) -> None:
-    with pytest.raises(KeyError, match="no counterfactual run"):
+    with pytest.raises(NotFound, match="no counterfactual run"):
         world.run("no-such-supplier")
