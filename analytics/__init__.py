@@ -1,9 +1,10 @@
-"""Analytics: occupied minutes, sensor health, contract KPIs, fair (weather/footfall-adjusted)
-comparison, scorecards with bonus/malus, weekly trends and the monthly HTML report.
+"""Analytics: occupied minutes, sensor health, contract KPIs, counterfactual baselines, scorecards
+with bonus/malus, the supplier comparison, weekly trends and the monthly HTML report.
 
 Pipeline per period: readings (store, per month and entrance) -> `health` -> `minutes` (trusted
-minute series) -> `kpis` (daily components) -> `fairness` (model + bootstrap) -> `scorecard`
-(documents and store points) -> `report`.
+minute series) -> `kpis` (daily components) -> `baseline` (each installation's counterfactual)
+-> `effects` (measured, expected untreated, improvement, bootstrap) -> `payment` (judging) ->
+`comparison` -> `scorecard` (documents and store points, `floorwatch.results`) -> `report`.
 
 Public entry points (the API and the CLI use these):
 - `analytics.scorecard.Scorer(store, registry).score(period)` -> `PeriodResult` (scorecards,

@@ -80,8 +80,9 @@ def results_csv(result: PeriodResult) -> str:
     buffer = io.StringIO()
     columns = [
         "period", "contract", "supplier", "installation", "entrance", "school", "municipality",
-        "kpi", "raw", "raw_low", "raw_high", "adjusted", "adjusted_low", "adjusted_high",
-        "target", "weight", "availability", "status", "score", "bonus_malus_sek", "payment_sek",
+        "kpi", "raw", "raw_low", "raw_high", "expected_untreated", "improvement",
+        "improvement_low", "improvement_high", "basis", "judged_on", "judged", "target", "weight",
+        "availability", "status", "reason", "score", "bonus_malus_sek", "payment_sek",
     ]  # fmt: skip
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -92,7 +93,7 @@ def results_csv(result: PeriodResult) -> str:
                 {
                     **{k: doc[k] for k in columns[:7]},
                     "kpi": name,
-                    **{k: kpi.get(k) for k in columns[8:18]},
+                    **{k: kpi.get(k) for k in columns[8:-3]},
                     "score": doc["score"],
                     "bonus_malus_sek": doc["payment"]["bonus_malus_sek"],
                     "payment_sek": doc["payment"]["payment_sek"],
@@ -140,10 +141,11 @@ def score(
         ),
     ] = None,
 ) -> None:
-    """Score every contract's suppliers for a period: KPIs raw and weather-adjusted, scorecards,
-    bonus/malus, comparison; writes kpi/scorecard/comparison/sensor_health/trend points to the
-    store and <reports_dir>/report-<period>.html (and report-<period>.<lang>.html in every
-    language, for the API).
+    """Score every contract's suppliers for a period: KPIs measured, expected without the
+    solution and as improvement, scorecards, bonus/malus, comparison; writes
+    kpi/scorecard/comparison/sensor_health/trend points to the store and
+    <reports_dir>/report-<period>.html (and report-<period>.<lang>.html in every language, for
+    the API).
 
     Example: floorwatch score --period 2026-10 --format html --lang en --out report-2026-10.html
     """

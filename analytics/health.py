@@ -6,7 +6,10 @@ model (scikit-learn IsolationForest, seeded) over 15-minute bins of inner, entry
 moisture and footfall, that flags bins where the inner floor reads wet although the zones water
 comes through are dry and nobody passed: physically implausible, so the inner moisture sensor
 is suspect there. The model says "unusual", the physical rule says "impossible"; both must agree,
-so heavy rain (unusual but real) is never thrown away.
+so heavy rain (unusual but real) is never thrown away. The opposite is suspect too, on the rule
+alone: an inner moisture sensor that reads exactly the same dry value through hours of occupied
+time while the upstream zones are wet and people pass (stuck dry: a real sensor's reading
+moves when water is tracked past it; a stuck wet one is caught by the stuck check).
 
 Suspect readings are dropped and suspect intervals masked before the KPIs; they count against
 data availability and are listed with their reasons in the scorecard.
@@ -197,7 +200,9 @@ def implausible_bins(frame: pd.DataFrame, wet_threshold: float, rules: HealthRul
     frame: one row per bin (pooled over entrances is fine), columns inner_moisture,
     entry_moisture, outside_moisture (mean %, NaN if missing), passages (sum), upstream_wet (max
     of entry/outside moisture over the lookback, %), recent_passages (sum over the lookback),
-    occupied (bool). Returns a boolean array over rows."""
+    occupied (bool); rows of one entrance in time order for the stuck-dry part
+    (`flat_dry_bins`). Returns a boolean array over rows."""
+    flat_dry = flat_dry_bins(frame, wet_threshold, rules)
     rule = (
         (frame["inner_moisture"] > wet_threshold)
         & (frame["upstream_wet"] <= wet_threshold)
@@ -206,14 +211,39 @@ def implausible_bins(frame: pd.DataFrame, wet_threshold: float, rules: HealthRul
     ).to_numpy(dtype=bool)
     outlier = np.zeros(len(frame), dtype=bool)
     if not rule.any():  # nothing impossible: no need to ask the model (saves most of the time)
-        return outlier
+        return flat_dry
     cols = ["inner_moisture", "entry_moisture", "outside_moisture", "passages"]
     complete = frame[cols].notna().all(axis=1).to_numpy()
     if complete.sum() >= 50:  # the model needs a sample of normal behaviour to learn from
         features = frame.loc[complete, cols].to_numpy(dtype=float)
         model = IsolationForest(n_estimators=100, random_state=rules.seed, contamination="auto")
         outlier[complete] = model.fit_predict(features) == -1
-    return outlier & rule
+    return (outlier & rule) | flat_dry
+
+
+def flat_dry_bins(frame: pd.DataFrame, wet_threshold: float, rules: HealthRules) -> np.ndarray:
+    """Bins of an inner moisture sensor stuck dry: runs of consecutive bins (one entrance, in
+    time order; `bin_frame`) with exactly the same mean inner moisture (%), at or below the wet
+    threshold, through `rules.stuck_minutes` of occupied time, in which the entry or outside
+    zone read wet (> threshold) while people passed in at least `rules.lookback_bins` occupied
+    bins. A dry floor on dry days may read the same for hours; it is never flagged."""
+    inner = frame["inner_moisture"].to_numpy(dtype=float)
+    if len(inner) == 0:
+        return np.zeros(0, dtype=bool)
+    occupied = frame["occupied"].to_numpy(dtype=bool)
+    upstream = frame[["entry_moisture", "outside_moisture"]].max(axis=1).to_numpy(dtype=float)
+    wet_passing = occupied & (upstream > wet_threshold) & (frame["passages"].to_numpy() > 0)
+    new_run = np.concatenate(([True], inner[1:] != inner[:-1]))  # NaN starts a run of its own
+    run_id = np.cumsum(new_run) - 1
+    first = np.flatnonzero(new_run)
+    occupied_minutes = np.bincount(run_id, weights=occupied) * rules.bin_minutes
+    wet_bins = np.bincount(run_id, weights=wet_passing)
+    stuck = (
+        (occupied_minutes >= rules.stuck_minutes)
+        & (inner[first] <= wet_threshold)
+        & (wet_bins >= rules.lookback_bins)
+    )
+    return np.asarray(stuck[run_id], dtype=bool)
 
 
 def bin_frame(

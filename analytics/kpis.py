@@ -9,31 +9,20 @@ NaN ("insufficient data"), never a fail.
 
 Each KPI is also split into daily components (`daily_components`): sums per local day from which
 the period KPI is recomputed (`kpis_from_components`); the bootstrap over days and the
-weather/footfall adjustment (`analytics.fairness`) resample these.
+counterfactual baselines (`analytics.baseline`, `analytics.effects`) work on these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from analytics.occupancy import daily_sums, local_dates
+from floorwatch.registry.schema import Kpi
 
 ArrayLike = np.ndarray | pd.Series
-
-
-class Kpi(StrEnum):
-    """KPI names in the store (`kpi` points). The first five are contract KPIs (KpiName)."""
-
-    DRY_TIME_SHARE = "dry_time_share"
-    CLEAN_TIME_SHARE = "clean_time_share"
-    WET_RECOVERY_P90 = "wet_recovery_p90"
-    SLIP_EXPOSURE = "slip_exposure"
-    DIRT_CAPTURE = "dirt_capture"
-    DATA_AVAILABILITY = "data_availability"
 
 
 def _arr(values: ArrayLike) -> np.ndarray:
@@ -102,14 +91,16 @@ def wet_episodes(moisture: ArrayLike, occupied: ArrayLike, wet_threshold: float)
 
 
 def p90(lengths: ArrayLike) -> float:
-    """90th percentile (linear interpolation between order statistics, numpy's default)."""
+    """90th percentile (linear interpolation between order statistics, numpy's default); NaN
+    without lengths: no episode has no length, not 0 minutes."""
     values = _arr(lengths)
-    return float(np.percentile(values, 90)) if len(values) else 0.0
+    return float(np.percentile(values, 90)) if len(values) else float("nan")
 
 
 def wet_recovery_p90(moisture: ArrayLike, occupied: ArrayLike, wet_threshold: float) -> float:
-    """90th percentile length (minutes) of wet episodes (`wet_episodes`). 0 when the floor was
-    never wet during occupied time; NaN when no occupied minute has valid moisture data."""
+    """90th percentile length (minutes) of wet episodes (`wet_episodes`). NaN when the floor was
+    never wet during occupied time ("no wet episodes": the contract says how that is judged)
+    and when no occupied minute has valid moisture data."""
     m, occ = _arr(moisture), _bool(occupied)
     if not np.any(occ & ~np.isnan(m)):
         return float("nan")
@@ -150,10 +141,12 @@ def dirt_buildup(dirt: ArrayLike) -> np.ndarray:
 def dirt_capture(
     inner_dirt: ArrayLike, upstream_dirt: ArrayLike, passages: ArrayLike, occupied: ArrayLike
 ) -> float:
-    """Dirt capture (share, <= 1): 1 - (inner dirt build-up per 1,000 passages) / (upstream,
+    """Dirt capture (share, -1..1): 1 - (inner dirt build-up per 1,000 passages) / (upstream,
     i.e. entry or outside, dirt build-up per 1,000 passages), over occupied minutes where both
     build-ups are known. Build-up in soiling-index points (`dirt_buildup`: net of noise, without
-    cleanings). NaN if no passages or no upstream build-up."""
+    cleanings). Net inner build-up below 0 (noise) counts as 0, and inner build-up above twice
+    the upstream one as twice, so the share stays in -1..1. NaN if no passages or no upstream
+    build-up."""
     parts = _capture_parts(
         dirt_buildup(inner_dirt), dirt_buildup(upstream_dirt), _arr(passages), _bool(occupied)
     )
@@ -175,9 +168,9 @@ def _capture_parts(
 def _capture(inner: float, upstream: float, passages: float) -> float:
     if passages <= 0 or upstream <= 0:
         return float("nan")
-    per_k_inner = inner / (passages / 1000.0)
+    per_k_inner = max(inner, 0.0) / (passages / 1000.0)
     per_k_upstream = upstream / (passages / 1000.0)
-    return 1.0 - per_k_inner / per_k_upstream
+    return max(-1.0, 1.0 - per_k_inner / per_k_upstream)
 
 
 def data_availability(received: float, expected: float) -> float:
@@ -254,7 +247,7 @@ def kpis_from_components(daily: pd.DataFrame, episodes: pd.DataFrame) -> dict[Kp
     return {
         Kpi.DRY_TIME_SHARE: _share(float(total["dry_minutes"]), moisture_minutes),
         Kpi.CLEAN_TIME_SHARE: _share(float(total["clean_minutes"]), float(total["dirt_minutes"])),
-        Kpi.WET_RECOVERY_P90: p90(episodes["minutes"]) if moisture_minutes > 0 else float("nan"),
+        Kpi.WET_RECOVERY_P90: p90(episodes["minutes"]),
         Kpi.SLIP_EXPOSURE: (
             1000.0 * float(total["wet_passages"]) / float(total["passages_known"])
             if total["passages_known"] > 0

@@ -1,6 +1,6 @@
-"""The names readers see for KPIs, statuses and sensor-health reasons, marked for the catalogue
-(floorwatch/locale): translate them with `floorwatch.i18n.gettext` where they are shown. Plain
-data, so that the API's views use them without loading the report's charting.
+"""The names readers see for KPIs, statuses, judging bases and sensor-health reasons, marked for
+the catalogue (floorwatch/locale): translate them with `floorwatch.i18n.gettext` where they are
+shown. Plain data, so that the API's views use them without loading the report's charting.
 """
 
 from __future__ import annotations
@@ -24,6 +24,14 @@ STATUS_LABELS = {
     "ok": N_("ok"),
     "suspect": N_("suspect"),
     "silent": N_("silent"),
+    "not_judged": N_("not judged"),
+    "not_in_contract": N_("not in the contract"),
+}
+JUDGED_ON_LABELS = {  # what a KPI was judged on (analytics.payment.Judgement.judged_on)
+    "improvement": N_("improvement"),
+    "measured": N_("measured level"),
+    "measured_with_relief": N_("measured level with weather relief"),
+    "no_events": N_("no wet episodes"),
 }
 REASON_LABELS = {  # analytics.health's reasons for not trusting a sensor's readings
     "out_of_range": N_("out of range"),
@@ -45,6 +53,11 @@ def kpi_name(kpi: str) -> str:
 def status_label(status: str) -> str:
     """A KPI's or a sensor's status in the current language."""
     return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def judged_on_label(judged_on: str) -> str:
+    """What a KPI was judged on, in the current language (nothing: empty)."""
+    return _(JUDGED_ON_LABELS[judged_on]) if judged_on in JUDGED_ON_LABELS else judged_on
 
 
 def reason_label(reason: str) -> str:

@@ -1,8 +1,11 @@
 """The monthly report for procurement: one self-contained HTML file per period and language.
 
-League table, per-supplier KPI tables, a chart of wet floors against rain, trend charts, data
-quality, the method in plain words and the reproducibility block. Charts are PNG pictures made
-with matplotlib (Agg backend) and embedded as base64, so the file needs nothing else to show.
+The supplier comparison on effects (with "no difference shown" where the data cannot tell),
+per installation its KPIs measured, expected without the solution and as improvement, why each
+passed or failed, its baselines' form, fit and acceptance, its relief days and a weekly chart of
+measured against expected untreated; wet floors against rain, trends, data quality, the method in
+plain words and the reproducibility block. Charts are PNG pictures made with matplotlib (Agg
+backend) and embedded as base64, so the file needs nothing else to show.
 
 Every text is wrapped in `_` (gettext): the words come from the language's catalogue
 (floorwatch/locale), numbers, money and weeks from floorwatch.i18n's formatters. The print
@@ -15,7 +18,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import itertools
 import math
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,9 +33,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from analytics.fairness import CONTRACT_KPIS
-from analytics.labels import KPI_LABELS, kpi_name, reason_label, status_label
-from analytics.scorecard import PeriodResult, code_version, intervals_overlap
+from analytics.baseline import OUTCOMES
+from analytics.explanations import render_all
+from analytics.labels import KPI_LABELS, judged_on_label, kpi_name, reason_label, status_label
+from analytics.scorecard import PeriodResult, code_version
 from floorwatch.i18n import (
     N_,
     format_date,
@@ -46,8 +49,10 @@ from floorwatch.i18n import (
 )
 from floorwatch.i18n import gettext as _
 from floorwatch.registry import Registry
+from floorwatch.registry.schema import CONTRACT_KPIS
 
 STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "insufficient": "#9a6700"}
+OUTCOME_TEXT = {o.name: (o.family, o.describe) for o in OUTCOMES}
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
@@ -60,7 +65,7 @@ th { background: #f6f8fa; } td.l, th.l { text-align: left; }
 .status { font-weight: 600; } .note { color: #57606a; font-size: .9rem; }
 img { max-width: 100%; } code { background: #f6f8fa; padding: .1rem .3rem; }
 .repro { background: #f6f8fa; padding: .8rem 1rem; border-radius: 6px; font-size: .85rem; }
-.num { white-space: nowrap; }
+.num { white-space: nowrap; } td.why { min-width: 16em; }
 @page { size: A4; margin: 16mm 14mm 18mm; }
 @media print {
   body { margin: 0; max-width: none; padding: 0; font-size: 10pt; color: #000; }
@@ -121,31 +126,64 @@ def _e(text: Any) -> str:
 
 # --- charts -----------------------------------------------------------------------------------
 def league_chart(comparison: dict[str, Any]) -> str:
-    """Raw and adjusted value per supplier and KPI, with 95 % intervals."""
-    kpis = [k for k in comparison["by_kpi"] if k in KPI_LABELS]
+    """Each supplier's effect (share of the untreated outcome avoided) per KPI, 95 % intervals."""
+    kpis = [
+        k for k in comparison["by_kpi"] if k in KPI_LABELS and comparison["by_kpi"][k]["ranking"]
+    ]
+    if not kpis:
+        return ""
     figure, axes = plt.subplots(1, len(kpis), figsize=(3.0 * len(kpis), 3.2), squeeze=False)
     for ax, kpi in zip(axes[0], kpis, strict=True):
         rows = comparison["by_kpi"][kpi]["ranking"]
         names = [r["supplier"] for r in rows]
         y = np.arange(len(rows))
-        for offset, prefix, colour, label in (
-            (-0.15, "raw", "#8c959f", _("raw")),
-            (0.15, "adjusted", "#0969da", _("adjusted")),
-        ):
-            values = np.array([_num(r[prefix]) for r in rows])
-            low = np.array([_num(r[f"{prefix}_low"]) for r in rows])
-            high = np.array([_num(r[f"{prefix}_high"]) for r in rows])
-            err = np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)])
-            ax.errorbar(
-                values, y + offset, xerr=np.abs(err), fmt="o", color=colour, label=label, capsize=3
-            )
+        values = np.array([_num(r["effect"]) for r in rows])
+        low = np.array([_num(r["effect_low"]) for r in rows])
+        high = np.array([_num(r["effect_high"]) for r in rows])
+        err = np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)])
+        ax.errorbar(values, y, xerr=np.abs(err), fmt="o", color="#0969da", capsize=3)
         ax.set_yticks(y, names)
         ax.invert_yaxis()
         ax.set_title(kpi_name(kpi), fontsize=9)
-        ax.set_xlabel(_(KPI_LABELS[kpi][1]), fontsize=8)
+        ax.set_xlabel(_("share of untreated outcome avoided"), fontsize=8)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_number(x, 2)))
         ax.tick_params(labelsize=8)
-    axes[0][0].legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def expected_chart(result: PeriodResult) -> str:
+    """Per installation, per week: wet minutes measured against what its baseline expects
+    without the solution."""
+    cards = sorted(result.scorecards, key=lambda c: c.document["installation"])
+    cards = [c for c in cards if not c.weekly.empty]
+    if not cards:
+        return f"<p class='note'>{_('No installations scored: nothing to draw.')}</p>"
+    columns = 3
+    rows = (len(cards) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(11, 2.4 * rows), squeeze=False)
+    for ax in axes.ravel()[len(cards) :]:
+        ax.set_visible(False)
+    for ax, card in zip(axes.ravel(), cards, strict=False):
+        weekly = card.weekly
+        weeks = pd.DatetimeIndex(weekly.index)
+        ax.plot(
+            weeks, weekly["wet_minutes_measured"], "o-", color="#0969da", label=_("wet minutes")
+        )
+        ax.plot(
+            weeks,
+            weekly["wet_minutes_expected"],
+            "o--",
+            color="#8c959f",
+            label=_("expected untreated"),
+        )
+        ax.set_title(card.document["installation"], fontsize=8)
+        # one tick per week, named the way a school names weeks ("v. 44")
+        ax.set_xticks(list(weeks), [format_week(w.date()) for w in weeks])
+        _axis_numbers(ax)
+        ax.tick_params(labelsize=6)
+    axes[0][0].legend(fontsize=6)
+    figure.autofmt_xdate()
     figure.tight_layout()
     return _png(figure)
 
@@ -234,6 +272,36 @@ def trend_chart(result: PeriodResult) -> str:
 
 
 # --- sections ---------------------------------------------------------------------------------
+def no_difference_text() -> str:
+    return _("no difference shown: the data cannot tell these two apart")
+
+
+def difference_text(test: dict[str, Any]) -> str:
+    if test["better"] is None:
+        return _("{first} and {second}: {no_difference}").format(
+            first=test["a"], second=test["b"], no_difference=no_difference_text()
+        )
+    worse = test["b"] if test["better"] == test["a"] else test["a"]
+    return _(
+        "{better} avoids {difference} more of the untreated outcome than {worse} "
+        "(Holm-corrected p = {p})"
+    ).format(
+        better=test["better"],
+        difference=format_percent(abs(_num(test["difference"])), 0),
+        worse=worse,
+        p=format_number(_num(test["p_holm"]), 3),
+    )
+
+
+def ranking_note() -> str:
+    return _(
+        "Effect: the share of each entrance's own expected untreated outcome the solution "
+        "avoided, averaged over the supplier's installations and weighted over the KPIs every "
+        "supplier has. Suppliers are only called different where the test of their difference "
+        "says so."
+    )
+
+
 def _league_table(comparison: dict[str, Any]) -> str:
     rows = []
     scores = comparison.get("mean_score", {})
@@ -241,37 +309,111 @@ def _league_table(comparison: dict[str, Any]) -> str:
         score = scores.get(row["supplier"])
         rows.append(
             f"<tr><td>{row['rank']}</td><td class='l'>{_e(row['supplier'])}</td>"
-            f"<td>{_decimal(row['adjusted'])}</td>"
-            f"<td class='num'>[{_decimal(row['adjusted_low'])}; "
-            f"{_decimal(row['adjusted_high'])}]</td>"
+            f"<td>{_decimal(row['effect'])}</td>"
+            f"<td class='num'>[{_decimal(row['effect_low'])}; "
+            f"{_decimal(row['effect_high'])}]</td>"
             f"<td>{_decimal(score)}</td></tr>"
         )
-    # The comparison's stored notes are English; the same pairs, in the report's language.
-    notes = (
-        "".join(
-            "<li>"
-            + _e(
-                _(
-                    "the intervals of {first} and {second} overlap: their order is not certain"
-                ).format(first=a["supplier"], second=b["supplier"])
-            )
-            + "</li>"
-            for a, b in itertools.pairwise(comparison["ranking"])
-            if intervals_overlap(a, b)
-        )
-        or f"<li>{_('No intervals overlap: the order is clear.')}</li>"
-    )
+    notes = "".join(f"<li>{_e(difference_text(t))}</li>" for t in comparison["differences"])
+    if comparison.get("no_difference_shown", True):
+        overall = _("{no_difference} (overall)").format(no_difference=no_difference_text())
+        notes += f"<li><b>{_e(overall)}</b></li>"
     return (
         f"<table><tr><th>{_('Rank')}</th><th class='l'>{_('Supplier')}</th>"
-        f"<th>{_('Adjusted achievement')}</th><th>{_('95 % interval')}</th>"
+        f"<th>{_('Effect')}</th><th>{_('95 % interval')}</th>"
         f"<th>{_('Mean score')}</th></tr>" + "".join(rows) + "</table>"
-        "<p class='note'>"
-        + _(
-            "Achievement: the weighted mean, over the contract's KPIs, of each adjusted value "
-            "relative to its target (1 = on target)."
-        )
-        + f"</p><ul class='note'>{notes}</ul>"
+        f"<p class='note'>{_e(ranking_note())}</p><ul class='note'>{notes}</ul>"
     )
+
+
+def model_form_text(model: dict[str, Any]) -> str:
+    """A baseline model's form in words (the scorecard records the same in English)."""
+    family, outcome = OUTCOME_TEXT.get(model["outcome"], ("binomial", model["outcome"]))
+    if family == "binomial":
+        return _("binomial GLM, logit link: {outcome}").format(outcome=_(outcome))
+    return _("log-link GLM (quasi-Poisson) with upstream build-up as exposure: {outcome}").format(
+        outcome=_(outcome)
+    )
+
+
+def baseline_text(model: dict[str, Any]) -> str:
+    fit = model["fit"]
+    accepted = model["acceptance"]["accepted"]
+    verdict = _("accepted") if accepted else _("not accepted")
+    stats = (
+        _("held-out CV(RMSE) {cv_rmse}, NMBE {nmbe}").format(
+            cv_rmse=format_percent(_num(fit.get("cv_rmse")), 0),
+            nmbe=_signed_percent(_num(fit.get("nmbe"))),
+        )
+        if fit.get("cv_rmse") is not None
+        else _("no held-out check possible")
+    )
+    why = render_all(model["acceptance"].get("why", []))
+    text = f"{model_form_text(model)}; {stats}; {verdict}"
+    return text + (f" ({why})" if why else "")
+
+
+def relief_text(days: list[str]) -> str:
+    return _("relief days (excused by the contract): {days}").format(days=", ".join(days))
+
+
+def _signed_percent(share: float) -> str:
+    text = format_percent(share, 0)
+    return "+" + text if share > 0 else text
+
+
+def _improvement(value: Any) -> str:
+    number = _num(value)
+    return "–" if not math.isfinite(number) else format_percent(number, 0)
+
+
+def _installation(doc: dict[str, Any]) -> str:
+    pay = doc["payment"]
+    score = doc["score"]
+    summary = _(
+        "score {score}, bonus/malus {bonus_malus}, payment {payment} ({active} of "
+        "{days} days); {excluded} excluded intervals"
+    ).format(
+        score=_("insufficient data") if not math.isfinite(_num(score)) else format_number(score, 2),
+        bonus_malus=format_money(pay["bonus_malus_sek"], signed=True),
+        payment=format_money(pay["payment_sek"]),
+        active=pay["active_days"],
+        days=pay["period_days"],
+        excluded=doc["excluded_total"],
+    )
+    parts = [
+        f"<p><b>{_e(doc['entrance'])}</b> ({_e(doc['school'])}, "
+        f"{_e(doc['municipality'])}) — {_e(summary)}</p>"
+    ]
+    rows, models = [], []
+    for kpi in [*[str(k) for k in CONTRACT_KPIS], "data_availability"]:
+        k = doc["kpis"][kpi]
+        colour = STATUS_COLOURS.get(k["status"], "#57606a")
+        expected = _interval(k.get("expected_untreated_low"), k.get("expected_untreated_high"), kpi)
+        rows.append(
+            f"<tr><td class='l'>{kpi_name(kpi)}</td>"
+            f"<td>{_fmt(k.get('raw'), kpi)}"
+            f"{_interval(k.get('raw_low'), k.get('raw_high'), kpi)}</td>"
+            f"<td>{_fmt(k.get('expected_untreated'), kpi)}{expected}</td>"
+            f"<td>{_improvement(k.get('improvement'))}</td>"
+            f"<td>{_e(judged_on_label(k.get('judged_on') or ''))}</td>"
+            f"<td>{_decimal(k.get('weight'))}</td>"
+            f"<td>{_fmt(k.get('availability'), 'data_availability')}</td>"
+            f"<td class='status' style='color:{colour}'>{_e(status_label(k['status']))}</td>"
+            f"<td class='l why'>{_e(render_all(k.get('why', [])))}</td></tr>"
+        )
+        if k.get("baseline"):
+            models.append(f"<li>{kpi_name(kpi)}: {_e(baseline_text(k['baseline']))}</li>")
+        if k.get("relief_days"):
+            models.append(f"<li>{kpi_name(kpi)}: {_e(relief_text(k['relief_days']))}</li>")
+    parts.append(
+        f"<table><tr><th class='l'>{_('KPI')}</th><th>{_('Measured [95 %]')}</th>"
+        f"<th>{_('Expected without the solution [95 %]')}</th><th>{_('Avoided')}</th>"
+        f"<th>{_('Judged on')}</th><th>{_('Weight')}</th><th>{_('Data')}</th>"
+        f"<th>{_('Status')}</th><th class='l'>{_('Why')}</th></tr>" + "".join(rows) + "</table>"
+    )
+    parts.append(f"<ul class='note'>{''.join(models)}</ul>")
+    return "".join(parts)
 
 
 def _supplier_tables(result: PeriodResult) -> str:
@@ -282,45 +424,7 @@ def _supplier_tables(result: PeriodResult) -> str:
     for supplier, documents in sorted(by_supplier.items()):
         parts.append(f"<section class='supplier'><h3>{_e(supplier)}</h3>")
         for doc in sorted(documents, key=lambda d: d["installation"]):
-            pay = doc["payment"]
-            score = doc["score"]
-            summary = _(
-                "score {score}, bonus/malus {bonus_malus}, payment {payment} ({active} of "
-                "{days} days); {excluded} excluded intervals"
-            ).format(
-                score=_("insufficient data")
-                if not math.isfinite(_num(score))
-                else format_number(score, 2),
-                bonus_malus=format_money(pay["bonus_malus_sek"], signed=True),
-                payment=format_money(pay["payment_sek"]),
-                active=pay["active_days"],
-                days=pay["period_days"],
-                excluded=doc["excluded_total"],
-            )
-            parts.append(
-                f"<p><b>{_e(doc['entrance'])}</b> ({_e(doc['school'])}, "
-                f"{_e(doc['municipality'])}) — {_e(summary)}</p>"
-            )
-            rows = []
-            for kpi in [*[str(k) for k in CONTRACT_KPIS], "data_availability"]:
-                k = doc["kpis"][kpi]
-                colour = STATUS_COLOURS.get(k["status"], "#57606a")
-                rows.append(
-                    f"<tr><td class='l'>{kpi_name(kpi)}</td>"
-                    f"<td>{_fmt(k.get('raw'), kpi)}"
-                    f"{_interval(k.get('raw_low'), k.get('raw_high'), kpi)}</td>"
-                    f"<td>{_fmt(k.get('adjusted'), kpi)}"
-                    f"{_interval(k.get('adjusted_low'), k.get('adjusted_high'), kpi)}</td>"
-                    f"<td>{_fmt(k.get('target'), kpi)}</td><td>{_decimal(k.get('weight'))}</td>"
-                    f"<td>{_fmt(k.get('availability'), 'data_availability')}</td>"
-                    f"<td class='status' style='color:{colour}'>"
-                    f"{_e(status_label(k['status']))}</td></tr>"
-                )
-            parts.append(
-                f"<table><tr><th class='l'>{_('KPI')}</th><th>{_('Raw [95 %]')}</th>"
-                f"<th>{_('Adjusted [95 %]')}</th><th>{_('Target')}</th><th>{_('Weight')}</th>"
-                f"<th>{_('Data')}</th><th>{_('Status')}</th></tr>" + "".join(rows) + "</table>"
-            )
+            parts.append(_installation(doc))
         parts.append("</section>")
     return "".join(parts) or f"<p>{_('No installation was active in this period.')}</p>"
 
@@ -413,20 +517,33 @@ METHOD_ITEMS = [
         "supplier is neither paid nor penalised on it."
     ),
     N_(
-        "<b>Fairness</b>: schools differ in rain, snow and footfall. A statistical model learns "
-        "the expected daily outcome from the weather (SMHI), the wetness outside the door and "
-        "footfall, using only days without any supplier's solution (each entrance's baseline "
-        "before installation, and reference entrances). Each KPI is shown raw and adjusted: raw "
-        "minus what the model expects under the installation's own conditions plus what it "
-        "expects under everyone's average conditions. The ranges in brackets are 95 % intervals "
-        "from resampling days; where suppliers' intervals overlap, the report says their order "
-        "is not certain."
+        "<b>Counterfactual baseline</b>: for each entrance, a small model of what its inner "
+        "floor would have been without the solution, from the day's weather (SMHI rain in and "
+        "before opening hours, frost, snow), the wetness outside the door and footfall, fitted on "
+        "the entrance's own days before the installation and its school's reference entrances. "
+        "Its form keeps values in range (a logistic model for shares of minutes and passages, a "
+        "log-link model for dirt build-up); its coefficients and fit are in every scorecard. It "
+        "is accepted only if it predicts held-out baseline days well enough and had enough days, "
+        "and wet days, to learn from."
     ),
     N_(
-        "<b>Judging</b>: pass or fail is judged on the adjusted value where the model could be "
-        "fitted (else on the raw one). An adjusted value can lie outside the KPI's natural range "
-        "(above 100 %, say) when a solution does better than its conditions predict: it is for "
-        "comparison."
+        "<b>Judging</b>: each KPI as the contract says: on improvement (the share of the "
+        "expected untreated wet minutes, dirty minutes, wet passages or inner dirt build-up the "
+        "solution avoided) or on the measured level against the target, leaving out the days the "
+        "contract's weather relief excuses. A KPI whose baseline is not accepted is judged on its "
+        "measured level, and the scorecard says why. A period without wet episodes is judged as "
+        "the contract says. Payment depends only on the installation's own data, never on other "
+        "suppliers' schools."
+    ),
+    N_(
+        "<b>Uncertainty</b>: the ranges in brackets are 95 % intervals from resampling days in "
+        "weekly blocks and refitting the baseline each time, so the model's own error is "
+        "included."
+    ),
+    N_(
+        "<b>Comparison</b>: suppliers are compared on their effects, and two suppliers are only "
+        "called different where a test of their difference (corrected for the number of "
+        'comparisons) says so; otherwise the report says "no difference shown".'
     ),
     N_(
         "<b>Payment</b>: the score is the share of KPI weight that passes (over KPIs with "
@@ -468,8 +585,12 @@ def _build_report(result: PeriodResult, registry: Registry, lang: str) -> str:
     )
     recompute = _(
         "Recompute: {command} with the same store and registry gives byte-identical scorecards "
-        "(seeded bootstrap and model)."
+        "(seeded bootstrap, deterministic model fits)."
     ).format(command=f"<code>floorwatch score --period {_e(result.period)} --format json</code>")
+    expected_note = _(
+        "Per installation and week: wet minutes in school hours measured (solid) and what its "
+        "own baseline expects without the solution for the same weather and footfall (dashed)."
+    )
     rain_note = _(
         "Bars: daily rain at the school's SMHI station. Lines: minutes per day the inner floor "
         "was wet while the school was open."
@@ -488,7 +609,10 @@ def _build_report(result: PeriodResult, registry: Registry, lang: str) -> str:
 {comparisons}
 <h2 class="chapter">{_("Suppliers and installations")}</h2>
 {_supplier_tables(result)}
-<section class="chapter charted"><h2>{_("Wet floors against rain")}</h2>
+<section class="chapter charted"><h2>{_("Measured against expected without the solution")}</h2>
+<p class="note">{expected_note}</p>
+{expected_chart(result)}</section>
+<section class="charted"><h2>{_("Wet floors against rain")}</h2>
 <p class="note">{rain_note}</p>
 {wet_against_rain_chart(result, registry)}</section>
 <section class="charted"><h2>{_("Trends for facility managers")}</h2>

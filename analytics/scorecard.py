@@ -1,10 +1,12 @@
 """Scorecards: per contract, supplier, installation and period, what procurement pays by.
 
 `Scorer(store, registry).score(period)` reads the readings month by month and entrance by
-entrance, checks sensor health, computes the KPIs raw and weather/footfall-adjusted with bootstrap
-intervals (`analytics.fairness`), judges them against the contract's targets, and computes the
-weighted score and the bonus/malus. `PeriodResult.points()` gives what is written back to the
-store (measurements `kpi`, `scorecard`, `comparison`, `sensor_health`, `trend`).
+entrance, checks sensor health, fits each installation's own counterfactual baselines
+(`analytics.baseline`), estimates its KPIs measured, expected untreated and as improvement with
+bootstrap intervals (`analytics.effects`), judges them as the contract says (`analytics.payment`)
+and compares the suppliers on their effects (`analytics.comparison`). `PeriodResult.points()`
+gives what is written back to the store (measurements `kpi`, `scorecard`, `comparison`,
+`sensor_health`, `trend`).
 
 Reproducible: the scorecard document is canonical JSON (sorted keys, floats rounded to 6
 decimals, no wall-clock time) and records the registry's content hash and the code version.
@@ -13,7 +15,6 @@ decimals, no wall-clock time) and records the registry's content hash and the co
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import math
 import multiprocessing
@@ -31,21 +32,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance
-from analytics.fairness import (
-    CONTRACT_KPIS,
+from analytics.baseline import (
     FEATURES,
-    RESAMPLES,
-    Estimate,
-    OutcomeModel,
-    daily_targets,
-    estimate,
-    fit_outcome_model,
-    stable_seed,
-    weighted_expected,
+    OUTCOMES,
+    Baseline,
+    daily_outcomes,
+    feature_frame,
+    fit_baseline,
 )
+from analytics.comparison import Compared, compare
+from analytics.effects import BLOCK_DAYS, RESAMPLES, Estimate, estimate, stable_seed
+from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance, role_sensors
 from analytics.health import HealthRules, SensorHealth, SuspectInterval, sensor_health
-from analytics.kpis import COMPONENTS, KPI_INPUTS, Kpi
+from analytics.kpis import COMPONENTS, KPI_INPUTS
 from analytics.occupancy import (
     LOCAL_TZ,
     daily_sums,
@@ -55,6 +54,7 @@ from analytics.occupancy import (
     occupied_mask,
     period_bounds,
 )
+from analytics.payment import bonus_malus, judge, weighted_score, why_not_in_contract
 from analytics.trends import (
     DAILY_TREND_COLUMNS,
     TREND_METRICS,
@@ -66,7 +66,16 @@ from floorwatch import __version__
 from floorwatch.errors import WorkerDied
 from floorwatch.readings import WEATHER_KINDS, Point
 from floorwatch.registry import Registry
-from floorwatch.registry.schema import KPI_HIGHER_IS_BETTER, BonusMalus, Contract, KpiName
+from floorwatch.registry.schema import CONTRACT_KPIS, KPI_HIGHER_IS_BETTER, Contract, Kpi
+from floorwatch.results import (
+    KPI_FIELDS,
+    KpiRecord,
+    ScorecardRecord,
+    comparison_point,
+    installation_tags,
+    kpi_point,
+    scorecard_point,
+)
 from floorwatch.store import Store
 
 # The baseline before installations (and reference entrances) this far back train the model.
@@ -111,48 +120,6 @@ def code_version() -> dict[str, str]:
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
     return {"floorwatch": __version__, "git_commit": commit or "unknown"}
-
-
-# --- payment ----------------------------------------------------------------------------------
-def weighted_score(statuses: dict[str, str], weights: dict[str, float]) -> float:
-    """Share of weight on passing KPIs, weights renormalised over the KPIs with sufficient data
-    (pass or fail). NaN if none has sufficient data."""
-    judged = {k: w for k, w in weights.items() if statuses.get(k) in ("pass", "fail")}
-    total = sum(judged.values())
-    if total <= 0:
-        return float("nan")
-    return sum(w for k, w in judged.items() if statuses[k] == "pass") / total
-
-
-def bonus_malus(score: float, rule: BonusMalus, base_payment_sek: float) -> float:
-    """Bonus (+) or malus (-) in SEK for a score 0..1 (`BonusMalus`): above bonus_from growing
-    linearly to max_bonus_share of the base at 1; below malus_below growing linearly to
-    max_malus_share at 0; nothing in between, and nothing without a score."""
-    if not math.isfinite(score):
-        return 0.0
-    if score > rule.bonus_from and rule.bonus_from < 1:
-        return (
-            (score - rule.bonus_from)
-            / (1 - rule.bonus_from)
-            * rule.max_bonus_share
-            * base_payment_sek
-        )
-    if score < rule.malus_below and rule.malus_below > 0:
-        return (
-            -(rule.malus_below - score) / rule.malus_below * rule.max_malus_share * base_payment_sek
-        )
-    return 0.0
-
-
-def kpi_status(
-    value: float, target: float, higher_is_better: bool, availability: float, minimum: float
-) -> str:
-    """pass/fail against the target; "insufficient" when data availability is below the
-    contract's minimum or the KPI could not be computed (never a fail)."""
-    if not math.isfinite(value) or not math.isfinite(availability) or availability < minimum:
-        return "insufficient"
-    ok = value >= target if higher_is_better else value <= target
-    return "pass" if ok else "fail"
 
 
 # --- data per entrance and month --------------------------------------------------------------
@@ -246,6 +213,7 @@ class InstallationResult:
     document: dict[str, Any]
     daily: pd.DataFrame
     episodes: pd.DataFrame
+    weekly: pd.DataFrame  # per week: measured and expected untreated outcome totals
 
     @property
     def json(self) -> str:
@@ -454,7 +422,10 @@ class Scorer:
         contracts = sorted(self.registry.contracts.values(), key=lambda c: c.id)
         installs = self.registry.document.installations
         earliest = min([start, *(local_midnight(i.start) for i in installs)])
-        train_start = earliest - TRAINING_LOOKBACK
+        # from a month start, so that the months read (and checked) never depend on which
+        # installations a contract has
+        first = _local_day(earliest - TRAINING_LOOKBACK)
+        train_start = local_midnight(date(first.year, first.month, 1))
         entrances = sorted(self.registry.entrances)
         chunks = _months(train_start, start) + _months(start, end)
         # trends are weekly: the last week of the period is completed from the days after it
@@ -596,7 +567,6 @@ class Scorer:
     ) -> None:
         registry = self.registry
         period_days = _days_between(start, end)
-        municipalities = set(contract.municipalities)
 
         # everything per entrance over the training window and the period
         daily_all: dict[str, pd.DataFrame] = {}
@@ -613,29 +583,16 @@ class Scorer:
             features_all[entrance_id] = self._features(
                 entrance_id, daily, exposure, train_start, end
             )
+        model_features = {e: feature_frame(f) for e, f in features_all.items()}
 
-        # training rows: untreated school days (baselines, reference entrances)
-        training_parts = []
-        for entrance_id, daily in daily_all.items():
-            _, school = registry.entrance(entrance_id)
-            if school.municipality not in municipalities:
-                continue
-            days = [pd.Timestamp(d).date() for d in daily.index]
-            untreated = np.array(
-                [registry.installation_on(entrance_id, d) is None for d in days], dtype=bool
+        health_by_sensor = _health_in_period(per_entrance, start, end)
+        result.sensor_health.update(health_by_sensor)
+        for school in registry.schools.values():
+            result.weather.setdefault(
+                school.weather_station, self.weather(school.weather_station, start, end)
             )
-            untreated &= daily["occupied_minutes"].to_numpy() > 0
-            if not untreated.any():
-                continue
-            targets = daily_targets(daily[untreated], episodes_all[entrance_id])
-            training_parts.append(
-                pd.concat([features_all[entrance_id][untreated], targets], axis=1)
-            )
-        training = pd.concat(training_parts) if training_parts else pd.DataFrame(columns=FEATURES)
-        model = fit_outcome_model(training, seed=self.seed)
 
-        # the installations of this contract scored in the period, with their days
-        scored: list[tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame]] = []
+        compared: list[Compared] = []
         for inst in sorted(registry.document.installations, key=lambda i: i.id):
             if inst.contract != contract.id or inst.entrance not in daily_all:
                 continue
@@ -654,25 +611,19 @@ class Scorer:
             if not active.any():
                 continue
             own = daily[active]
-            own_days = set(own.index)
             episodes = episodes_all[inst.entrance]
-            own_episodes = episodes[episodes["day"].isin(own_days)]
-            predicted = model.predict(features_all[inst.entrance][active])
-            scored.append((inst, own, own_episodes, predicted))
-
-        pooled = _pooled_expected(scored, model)
-        health_by_sensor = _health_in_period(per_entrance, start, end)
-        result.sensor_health.update(health_by_sensor)
-        for school in registry.schools.values():
-            result.weather.setdefault(
-                school.weather_station, self.weather(school.weather_station, start, end)
-            )
-
-        documents = []
-        for inst, own, own_episodes, predicted in scored:
+            own_episodes = episodes[episodes["day"].isin(set(own.index))]
+            own_features = model_features[inst.entrance][active]
+            school_days = own["occupied_minutes"].to_numpy() > 0  # weekends weigh nothing
+            reporting = own_features[school_days]
+            sources = self._sources(inst)
+            baselines = self._baselines(inst, sources, daily_all, model_features, reporting, end)
+            relief = _relief_days(contract, features_all[inst.entrance][active], own)
             seed = stable_seed(inst.id, result.period, base=self.seed)
+            inner = role_sensors(registry.entrance(inst.entrance)[0]).get("inner_moisture")
+            resolution = inner.report_interval / 60.0 if inner is not None else 0.0
             estimates = estimate(
-                own, own_episodes, predicted if model.models else None, pooled, seed, self.resamples
+                own, own_episodes, own_features, baselines, relief, seed, self.resamples, resolution
             )
             intervals = [
                 i
@@ -686,17 +637,77 @@ class Scorer:
                 result,
                 own,
                 estimates,
+                baselines,
+                relief,
                 health_by_sensor,
                 intervals,
-                model,
                 start,
                 end,
             )
-            documents.append(document)
-            result.scorecards.append(InstallationResult(document, own, own_episodes))
-        result.comparisons[contract.id] = self._comparison(
-            contract, result, scored, documents, model, pooled
+            weekly = _weekly_expected(own, own_features, baselines)
+            result.scorecards.append(InstallationResult(document, own, own_episodes, weekly))
+            compared.append(
+                Compared(inst.supplier, inst.id, estimates, baselines, document["score"])
+            )
+        result.comparisons[contract.id] = compare(
+            contract, result.period, compared, self.resamples, self.registry.content_hash
         )
+
+    def _sources(self, inst: Any) -> list[str]:
+        """The installation's entrance and its school's reference entrances; never another
+        installation's entrance (so that no installation moves another's payment)."""
+        _, school = self.registry.entrance(inst.entrance)
+        references = (e.id for e in school.entrances if e.reference and e.id != inst.entrance)
+        return [inst.entrance, *sorted(references)]
+
+    def _baselines(
+        self,
+        inst: Any,
+        sources: list[str],
+        daily_all: dict[str, pd.DataFrame],
+        features: dict[str, pd.DataFrame],
+        reporting: pd.DataFrame,
+        end: datetime,
+    ) -> dict[Kpi, Baseline]:
+        """The installation's baselines from the untreated school days of `sources` (up to
+        TRAINING_LOOKBACK before it starts)."""
+        first = inst.start - TRAINING_LOOKBACK
+        last = _local_day(end - timedelta(seconds=1))
+        frames = []
+        for entrance_id in sources:
+            daily = daily_all.get(entrance_id)
+            if daily is None:
+                continue
+            days = [pd.Timestamp(d).date() for d in daily.index]
+            keep = np.array(
+                [
+                    first <= d <= last and self.registry.installation_on(entrance_id, d) is None
+                    for d in days
+                ],
+                dtype=bool,
+            )
+            keep &= daily["occupied_minutes"].to_numpy() > 0
+            if not keep.any():
+                continue
+            frame = features[entrance_id][keep].copy()
+            frame["entrance"] = entrance_id
+            frame["day"] = np.asarray(daily.index[keep], dtype="datetime64[D]")
+            for name, (count, exposure) in daily_outcomes(daily[keep]).items():
+                frame[f"{name}__count"] = count
+                frame[f"{name}__exposure"] = exposure
+            frames.append(frame)
+        rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        out: dict[Kpi, Baseline] = {}
+        for outcome in OUTCOMES:
+            if rows.empty:
+                part = pd.DataFrame(columns=["entrance", "day", "count", "exposure", *FEATURES])
+            else:
+                part = rows[["entrance", "day", *FEATURES]].assign(
+                    count=rows[f"{outcome.name}__count"].to_numpy(),
+                    exposure=rows[f"{outcome.name}__exposure"].to_numpy(),
+                )
+            out[outcome.kpi] = fit_baseline(outcome, inst.entrance, part, reporting)
+        return out
 
     def _document(
         self,
@@ -705,9 +716,10 @@ class Scorer:
         result: PeriodResult,
         own: pd.DataFrame,
         estimates: dict[Kpi, Estimate],
+        baselines: dict[Kpi, Baseline],
+        relief: dict[Kpi, np.ndarray],
         health: dict[str, SensorHealth],
         intervals: list[SuspectInterval],
-        model: OutcomeModel,
         start: datetime,
         end: datetime,
     ) -> dict[str, Any]:
@@ -718,7 +730,7 @@ class Scorer:
         statuses: dict[str, str] = {}
         weights: dict[str, float] = {}
         for kpi in CONTRACT_KPIS:
-            target = contract.kpis.get(KpiName(kpi))
+            terms = contract.kpis.get(kpi)
             touched = [roles[r] for r in _touched_roles(kpi) if r in roles]
             availability = min(
                 (sensors[s].availability for s in touched if s in sensors), default=float("nan")
@@ -726,37 +738,80 @@ class Scorer:
             if not touched:
                 availability = float("nan")
             est = estimates[kpi]
-            judged = est.adjusted if est.adjusted_by_model else est.raw
-            higher = KPI_HIGHER_IS_BETTER[KpiName(kpi)]
+            baseline = baselines.get(kpi)
+            excused = relief.get(kpi)
+            excused_days = (
+                [pd.Timestamp(d).date().isoformat() for d in own.index[excused]]
+                if excused is not None
+                else []
+            )
             entry: dict[str, Any] = {
-                "raw": est.raw,
-                "raw_low": est.raw_low,
-                "raw_high": est.raw_high,
-                "adjusted": est.adjusted,
-                "adjusted_low": est.adjusted_low,
-                "adjusted_high": est.adjusted_high,
-                "adjusted_by_model": est.adjusted_by_model,
-                "judged_on": "adjusted" if est.adjusted_by_model else "raw",
-                "higher_is_better": higher,
+                "raw": est.measured.value,
+                "raw_low": est.measured.low,
+                "raw_high": est.measured.high,
+                "expected_untreated": est.expected.value,
+                "expected_untreated_low": est.expected.low,
+                "expected_untreated_high": est.expected.high,
+                "improvement": est.improvement.value,
+                "improvement_low": est.improvement.low,
+                "improvement_high": est.improvement.high,
+                "events": est.events,
+                "higher_is_better": KPI_HIGHER_IS_BETTER[kpi],
                 "availability": availability,
                 "sensors": sorted(touched),
+                "relief_days": excused_days,
+                "baseline": baseline.describe() if baseline is not None else None,
             }
-            if target is None:
-                entry.update({"target": None, "weight": 0.0, "status": "not_in_contract"})
-            else:
-                status = kpi_status(
-                    judged, target.target, higher, availability, contract.min_data_availability
+            if terms is None:
+                entry.update(
+                    {
+                        "basis": None,
+                        "judged_on": None,
+                        "judged": None,
+                        "judged_low": None,
+                        "judged_high": None,
+                        "target": None,
+                        "weight": 0.0,
+                        "status": "not_in_contract",
+                        "reason": why_not_in_contract().english(),
+                        "why": [why_not_in_contract().record()],
+                    }
                 )
-                entry.update({"target": target.target, "weight": target.weight, "status": status})
-                statuses[kpi] = status
-                weights[kpi] = target.weight
+            else:
+                verdict = judge(
+                    kpi,
+                    terms,
+                    est,
+                    baseline,
+                    availability,
+                    contract.min_data_availability,
+                    len(excused_days),
+                )
+                entry.update(
+                    {
+                        "basis": str(terms.basis),
+                        "judged_on": verdict.judged_on,
+                        "judged": verdict.value.value,
+                        "judged_low": verdict.value.low,
+                        "judged_high": verdict.value.high,
+                        "target": verdict.target,
+                        "level_target": terms.target,
+                        "improvement_target": terms.improvement_target,
+                        "weight": terms.weight,
+                        "status": verdict.status,
+                        "reason": verdict.reason,
+                        "why": [e.record() for e in verdict.why],
+                    }
+                )
+                statuses[kpi] = verdict.status
+                weights[kpi] = terms.weight
             kpis[str(kpi)] = entry
         received = sum(h.received for h in sensors.values())
         expected = sum(h.expected for h in sensors.values())
         overall = min(1.0, received / expected) if expected > 0 else float("nan")
         kpis[str(Kpi.DATA_AVAILABILITY)] = {
             "raw": overall,
-            "adjusted": overall,
+            "judged": overall,
             "target": contract.min_data_availability,
             "weight": 0.0,
             "availability": overall,
@@ -774,7 +829,8 @@ class Scorer:
         )
         amount = bonus_malus(score, contract.bonus_malus, base)
         counts = {
-            s: sum(1 for v in statuses.values() if v == s) for s in ("pass", "fail", "insufficient")
+            s: sum(1 for v in statuses.values() if v == s)
+            for s in ("pass", "fail", "insufficient", "not_judged")
         }
         listed = sorted(intervals, key=lambda i: (i.start_ms, i.sensor_id, i.reason))
         return {
@@ -798,6 +854,7 @@ class Scorer:
                 "active_days": active_days,
                 "period_days": days_total,
                 "rule": contract.bonus_malus.model_dump(),
+                "depends_on": "this installation's own data, baseline and the contract only",
             },
             "thresholds": {
                 "wet_threshold": contract.wet_threshold,
@@ -823,7 +880,7 @@ class Scorer:
             },
             "excluded": [i.to_dict() for i in listed[:MAX_LISTED_INTERVALS]],
             "excluded_total": len(listed),
-            "adjustment": model.describe(),
+            "method": METHOD_SUMMARY,
             "registry_hash": self.registry.content_hash,
             "reproducibility": {
                 "registry_hash": self.registry.content_hash,
@@ -831,79 +888,18 @@ class Scorer:
                 "code_version": code_version(),
                 "seed": self.seed,
                 "bootstrap_resamples": self.resamples,
+                "bootstrap_block_days": BLOCK_DAYS,
                 "health_rules": self.rules.__dict__,
             },
         }
 
-    def _comparison(
-        self,
-        contract: Contract,
-        result: PeriodResult,
-        scored: list[tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame]],
-        documents: list[dict[str, Any]],
-        model: OutcomeModel,
-        pooled: dict[Kpi, float],
-    ) -> dict[str, Any]:
-        """Suppliers ranked by adjusted values (their installations' days pooled), with
-        intervals and where they overlap."""
-        by_supplier: dict[str, list[tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame]]] = {}
-        for item in scored:
-            by_supplier.setdefault(item[0].supplier, []).append(item)
-        per_supplier: dict[str, dict[Kpi, Estimate]] = {}
-        for supplier, items in sorted(by_supplier.items()):
-            daily = pd.concat([_keyed(i.id, own) for i, own, _, _ in items])
-            episodes = pd.concat(
-                [ep.assign(day=[f"{i.id}|{d}" for d in ep["day"]]) for i, _, ep, _ in items],
-                ignore_index=True,
-            )
-            predicted = pd.concat([_keyed(i.id, pred) for i, _, _, pred in items])
-            per_supplier[supplier] = estimate(
-                daily,
-                episodes,
-                predicted if model.models else None,
-                pooled,
-                stable_seed(supplier, result.period, base=self.seed),
-                self.resamples,
-            )
-        scores: dict[str, list[float]] = {}
-        for doc in documents:
-            scores.setdefault(doc["supplier"], []).append(doc["score"])
-        rankings: dict[str, Any] = {}
-        for kpi in CONTRACT_KPIS:
-            higher = KPI_HIGHER_IS_BETTER[KpiName(kpi)]
-            rows = [
-                {
-                    "supplier": s,
-                    "raw": e[kpi].raw,
-                    "raw_low": e[kpi].raw_low,
-                    "raw_high": e[kpi].raw_high,
-                    "adjusted": e[kpi].adjusted,
-                    "adjusted_low": e[kpi].adjusted_low,
-                    "adjusted_high": e[kpi].adjusted_high,
-                }
-                for s, e in per_supplier.items()
-            ]
-            rankings[str(kpi)] = _rank(rows, higher)
-        overall = _overall(per_supplier, contract)
-        return {
-            "contract": contract.id,
-            "period": result.period,
-            "ranking": overall["ranking"],
-            "overlap": overall["overlap"],
-            "by_kpi": rankings,
-            "mean_score": {
-                s: (float(np.nanmean(v)) if any(math.isfinite(x) for x in v) else None)
-                for s, v in sorted(scores.items())
-            },
-            "pooled_expected": {str(k): v for k, v in pooled.items()},
-            "method": (
-                "Ranked by weather- and footfall-adjusted values (raw - expected under own "
-                "conditions + expected under everyone's conditions), 95 % bootstrap intervals "
-                "over days; overall rank by the weighted mean of adjusted value relative to "
-                "target, its interval from each KPI's interval at its worse and better end."
-            ),
-            "registry_hash": self.registry.content_hash,
-        }
+
+METHOD_SUMMARY = (
+    "Payment: each KPI judged as the contract's basis says, on this installation's own data: "
+    "improvement = 1 - measured outcome / the entrance's own baseline's expected untreated "
+    "outcome for the same days, or the measured level (with the contract's relief days left "
+    "out). Intervals: block bootstrap over days with the baseline refitted in each replicate."
+)
 
 
 def school_year_periods(autumn_year: int) -> list[str]:
@@ -913,106 +909,47 @@ def school_year_periods(autumn_year: int) -> list[str]:
     ]
 
 
-def _keyed(installation_id: str, frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    out.index = pd.Index([f"{installation_id}|{d}" for d in frame.index], name="day")
+def _relief_days(
+    contract: Contract, weather: pd.DataFrame, own: pd.DataFrame
+) -> dict[Kpi, np.ndarray]:
+    """Per KPI with weather relief in the contract: the school days it excuses."""
+    out: dict[Kpi, np.ndarray] = {}
+    school_day = own["occupied_minutes"].to_numpy() > 0
+    for kpi, terms in contract.kpis.items():
+        rule = terms.relief
+        if rule is None:
+            continue
+        excused = np.zeros(len(own), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if rule.rain_open_mm is not None:
+                excused |= weather["precip_open_mm"].to_numpy(dtype=float) >= rule.rain_open_mm
+            if rule.snow_depth_m is not None:
+                excused |= weather["snow_depth_m"].to_numpy(dtype=float) >= rule.snow_depth_m
+            if rule.frost_below_c is not None:
+                excused |= weather["air_temp_c"].to_numpy(dtype=float) < rule.frost_below_c
+        out[kpi] = excused & school_day
     return out
 
 
-def _rank(rows: list[dict[str, Any]], higher_is_better: bool) -> dict[str, Any]:
-    """Order rows by adjusted value (best first; unknown last) and note overlapping intervals."""
-
-    def key(row: dict[str, Any]) -> tuple[int, float, str]:
-        value = row["adjusted"]
-        if not math.isfinite(value):
-            return (1, 0.0, row["supplier"])
-        return (0, -value if higher_is_better else value, row["supplier"])
-
-    ordered = sorted(rows, key=key)
-    notes = []
-    for rank, row in enumerate(ordered, start=1):
-        row["rank"] = rank
-    for a, b in itertools.pairwise(ordered):
-        if intervals_overlap(a, b):
-            notes.append(
-                f"the intervals of {a['supplier']} and {b['supplier']} overlap: "
-                "their order is not certain"
-            )
-    return {"ranking": ordered, "overlap": notes}
-
-
-def intervals_overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two ranking rows' adjusted 95 % intervals overlap (their order is uncertain)."""
-    lows = (a["adjusted_low"], b["adjusted_low"])
-    highs = (a["adjusted_high"], b["adjusted_high"])
-    if not all(math.isfinite(x) for x in (*lows, *highs)):
-        return True  # without intervals, an order cannot be claimed certain
-    return max(lows) <= min(highs)
-
-
-def _achievement(value: float, target: float, higher_is_better: bool) -> float:
-    """Adjusted value relative to target, capped at 2 (1 = exactly on target)."""
-    if not math.isfinite(value):
-        return float("nan")
-    if higher_is_better:
-        return min(2.0, value / target) if target > 0 else float("nan")
-    return min(2.0, target / value) if value > 0 else 2.0
-
-
-def _overall(per_supplier: dict[str, dict[Kpi, Estimate]], contract: Contract) -> dict[str, Any]:
-    rows = []
-    for supplier, estimates in per_supplier.items():
-        parts = []
-        for name, target in contract.kpis.items():
-            kpi = Kpi(str(name))
-            higher = KPI_HIGHER_IS_BETTER[name]
-            e = estimates[kpi]
-            # an interval end is a worse or better achievement depending on the KPI's direction
-            ends = [
-                _achievement(v, target.target, higher) for v in (e.adjusted_low, e.adjusted_high)
-            ]
-            ends = sorted(ends) if all(map(math.isfinite, ends)) else [math.nan, math.nan]
-            values = [_achievement(e.adjusted, target.target, higher), *ends]
-            parts.append((target.weight, values))
-        usable = [(w, v) for w, v in parts if math.isfinite(v[0])]
-        total = sum(w for w, _ in usable)
-
-        def mean(
-            i: int, usable: list[tuple[float, list[float]]] = usable, total: float = total
-        ) -> float:
-            if total <= 0:
-                return float("nan")
-            return sum(w * (v[i] if math.isfinite(v[i]) else v[0]) for w, v in usable) / total
-
-        # each KPI at its interval's worse (better) end: a conservative overall interval
-        rows.append(
-            {
-                "supplier": supplier,
-                "adjusted": mean(0),
-                "adjusted_low": mean(1),
-                "adjusted_high": mean(2),
-            }
-        )
-    return _rank(rows, higher_is_better=True)
-
-
-def _pooled_expected(
-    scored: list[tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame]], model: OutcomeModel
-) -> dict[Kpi, float]:
-    if not scored or not model.models:
-        return {}
-    targets = pd.concat(
-        [
-            daily_targets(_keyed(i.id, own), ep.assign(day=[f"{i.id}|{d}" for d in ep["day"]]))
-            for i, own, ep, _ in scored
-        ]
-    )
-    predicted = pd.concat([_keyed(i.id, pred) for i, _, _, pred in scored])
-    return {
-        kpi: weighted_expected(targets, predicted, kpi)
-        for kpi in CONTRACT_KPIS
-        if model.fitted(kpi)
-    }
+def _weekly_expected(
+    own: pd.DataFrame, features: pd.DataFrame, baselines: dict[Kpi, Baseline]
+) -> pd.DataFrame:
+    """Per week (Monday) and outcome: measured and expected untreated totals (for the report)."""
+    outcomes = daily_outcomes(own)
+    week = pd.DatetimeIndex(own.index).to_period("W-SUN").start_time
+    columns: dict[str, np.ndarray] = {}
+    for outcome in OUTCOMES:
+        count, exposure = outcomes[outcome.name]
+        columns[f"{outcome.name}_measured"] = np.clip(count, 0, None)
+        baseline = baselines.get(outcome.kpi)
+        if baseline is not None and baseline.beta is not None:
+            columns[f"{outcome.name}_expected"] = baseline.predict(
+                features, exposure, baseline.beta[None, :]
+            )[0]
+        else:
+            columns[f"{outcome.name}_expected"] = np.full(len(own), np.nan)
+    frame = pd.DataFrame(columns, index=week)
+    return frame.groupby(level=0).sum(min_count=1)
 
 
 def _health_in_period(
@@ -1044,8 +981,6 @@ def _trend_daily(prepared: EntranceMinutes, wet_threshold: float) -> pd.DataFram
 
 
 def _roles(entrance: Any) -> dict[str, str]:
-    from analytics.entrance import role_sensors
-
     return {role: sensor.id for role, sensor in role_sensors(entrance).items()}
 
 
@@ -1100,63 +1035,25 @@ def results_to_points(result: PeriodResult, registry: Registry) -> list[Point]:
     points: list[Point] = []
     for card in result.scorecards:
         doc = card.document
-        tags = {
-            k: doc[k]
-            for k in (
-                "contract",
-                "supplier",
-                "installation",
-                "entrance",
-                "school",
-                "municipality",
-                "period",
-            )
-        }
+        tags = installation_tags(doc)
         for name, kpi in doc["kpis"].items():
-            fields = {
-                k: kpi.get(k)
-                for k in (
-                    "raw",
-                    "raw_low",
-                    "raw_high",
-                    "adjusted",
-                    "adjusted_low",
-                    "adjusted_high",
-                    "target",
-                    "weight",
-                    "availability",
-                    "status",
-                )
-            }
-            points.append(Point("kpi", {**tags, "kpi": name}, ts, _fields(_clean(fields))))
+            stored = _clean(kpi)
+            kpi_record = KpiRecord.from_fields({k: stored.get(k) for k in KPI_FIELDS})
+            points.append(kpi_point(tags, name, ts, kpi_record))
         counts = doc["status_counts"]
-        points.append(
-            Point(
-                "scorecard",
-                tags,
-                ts,
-                _fields(
-                    {
-                        "score": _clean(doc["score"]),
-                        "bonus_malus_sek": doc["payment"]["bonus_malus_sek"],
-                        "payment_sek": doc["payment"]["payment_sek"],
-                        "pass": counts["pass"],
-                        "fail": counts["fail"],
-                        "insufficient": counts["insufficient"],
-                        "document": card.json,
-                    }
-                ),
-            )
+        record = ScorecardRecord(
+            document=card.json,
+            score=_clean(doc["score"]),
+            bonus_malus_sek=doc["payment"]["bonus_malus_sek"],
+            payment_sek=doc["payment"]["payment_sek"],
+            passed=counts["pass"],
+            failed=counts["fail"],
+            insufficient=counts["insufficient"],
+            not_judged=counts["not_judged"],
         )
+        points.append(scorecard_point(tags, ts, record))
     for contract_id, comparison in sorted(result.comparisons.items()):
-        points.append(
-            Point(
-                "comparison",
-                {"contract": contract_id, "period": result.period},
-                ts,
-                {"document": canonical_json(comparison)},
-            )
-        )
+        points.append(comparison_point(contract_id, result.period, ts, canonical_json(comparison)))
     for sensor_id, health in sorted(result.sensor_health.items()):
         place = registry.sensors.get(sensor_id)
         if place is None:

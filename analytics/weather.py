@@ -13,7 +13,7 @@ stations without hourly data), 1 air temperature (hourly, degC), 8 snow depth (m
 stored as readings of sensor `smhi-<station>` with kinds precipitation (mm per hour),
 precipitation_day (mm per day, at 12:00 UTC of its day), air_temperature (degC) and
 snow_depth (m). Quality `G` is checked and approved; other values (`Y`: suspect or aggregated)
-are stored apart, as sensor `smhi-<station>-suspect`, which the fairness model does not read.
+are stored apart, as sensor `smhi-<station>-suspect`, which the baselines do not read.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ CSV_PARAMETERS = (
     ("snödjup", "", 8),
 )
 
-# Daily features the fairness model uses (besides footfall): see `daily_weather`.
+# Daily features the baselines use (besides footfall): see `daily_weather`.
 WEATHER_FEATURES = [
     "precip_open_mm",
     "precip_day_mm",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from analytics.labels import kpi_name, status_label
+from analytics.labels import judged_on_label, kpi_name, status_label
 from floorwatch.i18n import format_money, format_number, language
 from floorwatch.i18n import gettext as _
 
@@ -46,8 +46,8 @@ def _render(
         f"<body><h1>{escape(_('Floorwatch report {period}').format(period=period))}</h1><p>",
         escape(
             _(
-                "Results for {who} only, as stored by analytics (KPIs raw and weather/footfall "
-                "adjusted, with 95 % intervals)."
+                "Results for {who} only, as stored by analytics (KPIs measured, and judged as the "
+                "contract says, with 95 % intervals)."
             ).format(who=who)
         ),
         "</p>",
@@ -68,14 +68,19 @@ def _render(
         rows = [k for k in kpis if k.get("installation") == installation]
         if not rows:
             continue
-        headings = (_("KPI"), _("raw"), _("adjusted"), _("interval"), _("target"), _("status"))
+        headings = (
+            _("KPI"), _("measured"), _("judged on"), _("judged"), _("interval"), _("target"),
+            _("status"),
+        )  # fmt: skip
         parts.append("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headings) + "</tr>")
         for kpi in sorted(rows, key=lambda k: str(k.get("kpi"))):
             status = str(kpi.get("status", ""))
             parts.append(
                 f"<tr><td>{escape(kpi_name(str(kpi.get('kpi', ''))))}</td>"
-                f"<td>{_number(kpi.get('raw'))}</td><td>{_number(kpi.get('adjusted'))}</td>"
-                f"<td>{_number(kpi.get('adjusted_low'))} – {_number(kpi.get('adjusted_high'))}"
+                f"<td>{_number(kpi.get('raw'))}</td>"
+                f"<td>{escape(judged_on_label(str(kpi.get('judged_on') or '')))}</td>"
+                f"<td>{_number(kpi.get('judged'))}</td>"
+                f"<td>{_number(kpi.get('judged_low'))} – {_number(kpi.get('judged_high'))}"
                 f"</td><td>{_number(kpi.get('target'))}</td>"
                 f"<td class='{escape(status)}'>{escape(status_label(status))}</td></tr>"
             )

@@ -169,9 +169,21 @@ class KpiOut(_Out):
     raw: float | None
     raw_low: float | None
     raw_high: float | None
-    adjusted: float | None
-    adjusted_low: float | None
-    adjusted_high: float | None
+    basis: str | None = Field(description="the contract's basis: improvement or measured")
+    judged_on: str | None = Field(
+        description="what was judged: improvement, measured, measured_with_relief, no_events"
+    )
+    judged: float | None = Field(description="the value compared with the target")
+    judged_low: float | None
+    judged_high: float | None
+    expected_untreated: float | None = Field(
+        description="the KPI expected without the solution (the entrance's own baseline)"
+    )
+    improvement: float | None = Field(
+        description="share of the expected untreated outcome the solution avoided (-1..1)"
+    )
+    improvement_low: float | None
+    improvement_high: float | None
     target: float | None
     weight: float | None
     availability: float | None
@@ -200,7 +212,10 @@ class ComparisonOut(_Out):
     contract: str
     period: str
     document: dict[str, Any] = Field(
-        description="suppliers ranked by adjusted values, with intervals and overlap notes"
+        description=(
+            "suppliers ranked by their effects against each entrance's own counterfactual, "
+            "with tested differences ('no difference shown' where the data cannot tell)"
+        )
     )
 
 

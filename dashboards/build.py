@@ -33,7 +33,7 @@ from floorwatch.i18n import N_, format_percent, language, languages
 from floorwatch.i18n import format_number as number  # in descriptions: "1 000" in Swedish
 from floorwatch.i18n import gettext as _
 from floorwatch.localtime import LOCAL_TZ_NAME
-from floorwatch.registry.schema import BonusMalus, KpiName
+from floorwatch.registry.schema import BonusMalus, Kpi
 
 HERE = Path(__file__).resolve().parent
 JSON_DIR = HERE / "json"
@@ -62,9 +62,11 @@ def percent(moisture: float) -> str:
 # before the field overrides: the overrides match the translated names.
 FIELD_LABELS = {
     "raw": N_("raw"),
-    "adjusted": N_("adjusted"),
-    "adjusted_low": N_("adjusted, low"),
-    "adjusted_high": N_("adjusted, high"),
+    "expected_untreated": N_("expected untreated"),
+    "judged_on": N_("judged on"),
+    "judged": N_("judged"),
+    "judged_low": N_("judged, low"),
+    "judged_high": N_("judged, high"),
     "target": N_("target"),
     "availability": N_("availability"),
     "status": N_("status"),
@@ -105,7 +107,14 @@ VALUE_LABELS = {
     "grit_load": N_("grit load"),
     "wet_minutes": N_("wet minutes"),
     "cleaning_interventions": N_("cleaning interventions"),
+    "not_judged": N_("not judged"),
+    # what a KPI was judged on (the kpi measurement's judged_on field)
+    "improvement": N_("improvement"),
+    "measured": N_("measured level"),
+    "measured_with_relief": N_("measured level with weather relief"),
+    "no_events": N_("no wet episodes"),
 }
+JUDGED_ON_VALUES = ("improvement", "measured", "measured_with_relief", "no_events")
 
 
 def label(name: str) -> str:
@@ -589,11 +598,11 @@ LOCAL_DAYS = f"tz('{LOCAL_TZ_NAME}')"
 
 # KPI name (analytics' `kpi` tag) -> (title, unit)
 KPI_DISPLAY: dict[str, tuple[str, str]] = {
-    KpiName.DRY_TIME_SHARE: (N_("Dry time share"), "percentunit"),
-    KpiName.CLEAN_TIME_SHARE: (N_("Clean time share"), "percentunit"),
-    KpiName.WET_RECOVERY_P90: (N_("Wet recovery, 90th percentile"), "m"),
-    KpiName.SLIP_EXPOSURE: (N_("Slip exposure (per 1,000 passages)"), "suffix: ‰"),
-    KpiName.DIRT_CAPTURE: (N_("Dirt capture"), "percentunit"),
+    Kpi.DRY_TIME_SHARE: (N_("Dry time share"), "percentunit"),
+    Kpi.CLEAN_TIME_SHARE: (N_("Clean time share"), "percentunit"),
+    Kpi.WET_RECOVERY_P90: (N_("Wet recovery, 90th percentile"), "m"),
+    Kpi.SLIP_EXPOSURE: (N_("Slip exposure (per 1,000 passages)"), "suffix: ‰"),
+    Kpi.DIRT_CAPTURE: (N_("Dirt capture"), "percentunit"),
     "data_availability": (N_("Data availability"), "percentunit"),
 }
 
@@ -603,7 +612,8 @@ def kpi_panel(kpi: str) -> Panel:
     # Monthly points (period start); one day buckets keep each month apart and average over the
     # supplier's entrances in it.
     query = (
-        'SELECT mean("raw") AS "raw", mean("adjusted") AS "adjusted", mean("target") AS "target" '
+        'SELECT mean("raw") AS "raw", mean("expected_untreated") AS "expected_untreated", '
+        'mean("level_target") AS "target" '
         f'FROM "kpi" WHERE "kpi" = \'{kpi}\' AND {SUPPLIER_LOCATION} AND $timeFilter '
         f'GROUP BY time(1d), "supplier" fill(none) {LOCAL_DAYS}'
     )
@@ -612,8 +622,9 @@ def kpi_panel(kpi: str) -> Panel:
         "timeseries",
         [target(query, alias="$tag_supplier $col")],
         description=_(
-            "{kpi} per supplier and month: raw, adjusted for weather and footfall, and the "
-            "contract target (dashed). Suppliers are ranked on the adjusted value."
+            "{kpi} per supplier and month: measured, expected without the solution (each "
+            "entrance's own baseline for the same weather and footfall), and the contract's "
+            "level target (dashed)."
         ).format(kpi=title),
         unit=unit,
         custom={**line(), "showPoints": "always", "pointSize": 7},
@@ -631,7 +642,7 @@ def kpi_panel(kpi: str) -> Panel:
                 "properties": [{"id": "custom.lineStyle", "value": {"fill": "dot"}}],
             },
         ],
-        transformations=renamed_series("raw", "adjusted", "target"),
+        transformations=renamed_series("raw", "expected_untreated", "target"),
         options=legend("last"),
         width=8,
     )
@@ -724,15 +735,16 @@ def supplier_outcomes() -> JSON:
             "table",
             [
                 target(
-                    'SELECT "raw", "adjusted", "adjusted_low", "adjusted_high", "target", '
+                    'SELECT "raw", "judged_on", "judged", "judged_low", "judged_high", "target", '
                     f'"availability", "status" FROM "kpi" WHERE {SUPPLIER_LOCATION} '
                     'AND $timeFilter GROUP BY "supplier", "school", "entrance", "kpi", "period"',
                     result_format="table",
                 )
             ],
             description=_(
-                "Every KPI result with its 95 % confidence interval (bootstrap over days): the "
-                "scorecard's numbers, explainable line by line."
+                "Every KPI result: what it was judged on (improvement over its own baseline or "
+                "the measured level), the value with its 95 % interval (block bootstrap over "
+                "days with the baseline refitted) and the target."
             ),
             unit="short",
             decimals=3,
@@ -744,9 +756,25 @@ def supplier_outcomes() -> JSON:
                         {
                             "id": "mappings",
                             "value": [
-                                value_mapping({"pass": OK, "fail": BAD, "insufficient": WARN})
+                                value_mapping(
+                                    {
+                                        "pass": OK,
+                                        "fail": BAD,
+                                        "insufficient": WARN,
+                                        "not_judged": INFO,
+                                    }
+                                )
                             ],
                         },
+                    ],
+                },
+                {
+                    "matcher": {"id": "byName", "options": label("judged_on")},
+                    "properties": [
+                        {
+                            "id": "mappings",
+                            "value": [value_mapping(dict.fromkeys(JUDGED_ON_VALUES, ""))],
+                        }
                     ],
                 },
                 {
@@ -771,9 +799,10 @@ def supplier_outcomes() -> JSON:
             ],
             transformations=renamed_columns(
                 "raw",
-                "adjusted",
-                "adjusted_low",
-                "adjusted_high",
+                "judged_on",
+                "judged",
+                "judged_low",
+                "judged_high",
                 "target",
                 "availability",
                 "status",
@@ -792,13 +821,14 @@ def supplier_outcomes() -> JSON:
         uid="floorwatch-supplier-outcomes",
         title=_("Floorwatch: supplier outcomes"),
         description=_(
-            "Contract KPIs per supplier and month, raw and adjusted, against the targets."
+            "Contract KPIs per supplier and month, measured and expected without the solution, "
+            "against the targets."
         ),
         tags=[_("procurement"), _("kpi")],
         variables=location_variables("kpi", supplier=True),
         sections=[
             (_("Scorecards"), scores),
-            (_("KPIs: raw and adjusted against target"), kpis),
+            (_("KPIs: measured and expected untreated against target"), kpis),
             (_("Details"), table),
         ],
         time_from="now-1y",

@@ -25,7 +25,8 @@ Scenario variations without a file: `load_scenario().model_copy(update={...})`, 
 The same registry, scenario, span and seed give byte-identical messages and truth.
 Modules: weather (SMHI-shaped hourly weather), entrance (footfall and floor physics), sensors
 (reports, noise, battery), faults, formats (native, SenML, ChirpStack v4, TTS v3), simulation
-(the run, truth file), publish (MQTT), verify (commissioning), cli.
+(the run, truth file), counterfactual (the same run untreated or with another supplier's
+solution: true KPIs and effects), publish (MQTT), verify (commissioning), cli.
 """
 
 from simulators.scenario import Profile, Scenario, load_scenario

@@ -190,14 +190,25 @@ def expected_passages(
 
 
 def profile_periods(
-    registry: Registry, entrance: Entrance, span: Span, scenario: Scenario
+    registry: Registry,
+    entrance: Entrance,
+    span: Span,
+    scenario: Scenario,
+    treatment: str | None = None,
 ) -> list[ProfilePeriod]:
-    """The profile acting at the entrance per day, merged into periods."""
+    """The profile acting at the entrance per day, merged into periods.
+
+    `treatment` None: as the registry says (the installation's own profile where the scenario
+    overrides it). A counterfactual otherwise: BASELINE, the entrance never treated; a supplier
+    id, that supplier's profile on every day an installation acts at the entrance (same
+    installation id, so the same maintenance days), baseline on the other days."""
     periods: list[ProfilePeriod] = []
     for day in span.dates:
         inst = None if entrance.reference else registry.installation_on(entrance.id, day)
-        if inst is None:
+        if inst is None or treatment == BASELINE:
             name, inst_id, profile = BASELINE, None, scenario.profile(BASELINE)
+        elif treatment is not None:
+            name, inst_id, profile = treatment, inst.id, scenario.profile(treatment)
         else:
             name, inst_id = inst.supplier, inst.id
             profile = scenario.installation_profiles.get(inst.id) or scenario.profile(inst.supplier)
@@ -303,8 +314,12 @@ def simulate_entrance(
     span: Span,
     scenario: Scenario,
     seed: int,
+    treatment: str | None = None,
 ) -> EntranceTruth:
-    """The true state of one entrance over the span (module docstring for the model)."""
+    """The true state of one entrance over the span (module docstring for the model).
+
+    `treatment` (`profile_periods`) swaps the solution for a counterfactual; footfall and
+    weather are drawn from their own streams, so they stay the same."""
     physics = scenario.physics
     cleaning = scenario.cleaning
     rng = rng_for(seed, "footfall", entrance.id)
@@ -314,7 +329,7 @@ def simulate_entrance(
     water_in = passages * physics.water_per_passage_g * outside.wetness
     dirt_in = passages * physics.dirt_per_passage_g * outside.dirt_level
 
-    periods = profile_periods(registry, entrance, span, scenario)
+    periods = profile_periods(registry, entrance, span, scenario, treatment)
     day_period = np.empty(span.days, dtype=np.int32)
     maintenance_day = np.zeros(span.days, dtype=bool)
     for index, period in enumerate(periods):

@@ -41,6 +41,7 @@ from floorwatch.registry import Registry
 from simulators.entrance import (
     ZONES,
     EntranceTruth,
+    Outside,
     entrance_shares,
     outside_conditions,
     simulate_entrance,
@@ -86,24 +87,7 @@ class Simulation:
         self.seed = scenario.seed if seed is None else seed
         self.span = Span(start, days)
         self.station_weather = self._weather()
-        outside = {
-            station: outside_conditions(w, self.span, scenario)
-            for station, w in self.station_weather.items()
-        }
-        self.entrances: dict[str, EntranceTruth] = {}
-        for school in registry.document.schools:
-            shares = entrance_shares(school, scenario)
-            for entrance in school.entrances:
-                self.entrances[entrance.id] = simulate_entrance(
-                    registry,
-                    entrance,
-                    school,
-                    shares[entrance.id],
-                    outside[school.weather_station],
-                    self.span,
-                    scenario,
-                    self.seed,
-                )
+        self.entrances = self.entrance_truths()
         self.fault_log = FaultLog()
         self.series: list[SensorSeries] = [
             sample_sensor(place, self.entrances[place.entrance.id], self.span, scenario, self.seed)
@@ -118,6 +102,34 @@ class Simulation:
             before_loss=self._freeze_totals,
         )
         self.encoders = [Encoder(s.place, scenario) for s in self.series]
+
+    def entrance_truths(self, treatment: str | None = None) -> dict[str, EntranceTruth]:
+        """The true state of every entrance, as registered (None) or with the counterfactual
+        `treatment` (`simulators.entrance.profile_periods`): the same weather and footfall."""
+        outside = self._outside
+        truths: dict[str, EntranceTruth] = {}
+        for school in self.registry.document.schools:
+            shares = entrance_shares(school, self.scenario)
+            for entrance in school.entrances:
+                truths[entrance.id] = simulate_entrance(
+                    self.registry,
+                    entrance,
+                    school,
+                    shares[entrance.id],
+                    outside[school.weather_station],
+                    self.span,
+                    self.scenario,
+                    self.seed,
+                    treatment,
+                )
+        return truths
+
+    @cached_property
+    def _outside(self) -> dict[int, Outside]:
+        return {
+            station: outside_conditions(w, self.span, self.scenario)
+            for station, w in self.station_weather.items()
+        }
 
     def _freeze_totals(self) -> None:
         for series in self.series:

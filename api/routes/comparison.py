@@ -1,4 +1,5 @@
-"""The supplier comparison per contract and month: suppliers ranked on adjusted KPI values."""
+"""The supplier comparison per contract and month: suppliers ranked on their effects against
+each entrance's own counterfactual, differences tested ("no difference shown" where unclear)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ async def list_comparisons(
 async def get_comparison(
     contract_id: ContractId, period: PeriodPath, access: Caller, context: Context
 ) -> ComparisonOut:
-    """Suppliers ranked on adjusted KPI values for a contract and month, with intervals and
-    whether they overlap (a ranking within the noise says so)."""
+    """Suppliers ranked on their effects for a contract and month, with intervals and the
+    tested difference of every pair ("no difference shown" where the data cannot tell)."""
     access.require(PROCUREMENT_ONLY)
     found = await context.apoints("comparison", contract=contract_id, period=period)
     if not found:

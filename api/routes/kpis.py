@@ -1,18 +1,20 @@
-"""KPI results per installation and month, raw and weather/footfall adjusted, as analytics
+"""KPI results per installation and month, measured, expected without the solution and as
+improvement over the entrance's own baseline, as analytics
 stored them (never recomputed per request)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api.deps import Caller, Context
 from api.errors import error_responses
 from api.params import ContractQuery, EntranceQuery, PeriodQuery, SchoolQuery, SupplierQuery
-from api.points import number, text
+from api.points import text
 from api.routes import PREFIX
 from api.schemas import KpiOut
+from floorwatch.results import KPI, KPI_FIELDS, KpiRecord
 
 router = APIRouter(prefix=PREFIX, tags=["kpis"], responses=error_responses(401, 403, 404, 422, 503))
 
@@ -33,28 +35,23 @@ async def list_kpis(
 ) -> list[KpiOut]:
     """KPI values with intervals, target, weight and status (pass, fail, insufficient)."""
     rows = await access.commercial_results(
-        context, "kpi", supplier, entrance, school, period=period, contract=contract, kpi=kpi
+        context, KPI, supplier, entrance, school, period=period, contract=contract, kpi=kpi
     )
-    return [
-        KpiOut(
-            contract=text(r, "contract"),
-            supplier=text(r, "supplier"),
-            installation=text(r, "installation"),
-            entrance=text(r, "entrance"),
-            school=text(r, "school"),
-            municipality=text(r, "municipality"),
-            kpi=text(r, "kpi"),
-            period=text(r, "period"),
-            raw=number(r, "raw"),
-            raw_low=number(r, "raw_low"),
-            raw_high=number(r, "raw_high"),
-            adjusted=number(r, "adjusted"),
-            adjusted_low=number(r, "adjusted_low"),
-            adjusted_high=number(r, "adjusted_high"),
-            target=number(r, "target"),
-            weight=number(r, "weight"),
-            availability=number(r, "availability"),
-            status=text(r, "status"),
-        )
-        for r in rows
-    ]
+    return [kpi_out(r) for r in rows]
+
+
+def kpi_out(r: dict[str, Any]) -> KpiOut:
+    """A stored `kpi` point as the response model."""
+    record = KpiRecord.from_fields(r)
+    values = {k: getattr(record, k) for k in KPI_FIELDS if k in KpiOut.model_fields}
+    return KpiOut(
+        contract=text(r, "contract"),
+        supplier=text(r, "supplier"),
+        installation=text(r, "installation"),
+        entrance=text(r, "entrance"),
+        school=text(r, "school"),
+        municipality=text(r, "municipality"),
+        kpi=text(r, "kpi"),
+        period=text(r, "period"),
+        **values,
+    )

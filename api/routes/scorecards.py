@@ -67,8 +67,9 @@ async def list_scorecards(
 async def get_scorecard(
     installation_id: InstallationId, period: PeriodPath, access: Caller, context: Context
 ) -> Scorecard:
-    """The full scorecard document of an installation for a month: every KPI raw and adjusted
-    with intervals, the registry hash it was computed from, and the payment."""
+    """The full scorecard document of an installation for a month: every KPI measured,
+    expected without the solution and as improvement with intervals, its baselines, the
+    registry hash it was computed from, and the payment."""
     access.require(COMMERCIAL)
     if access.restricted and installation_id not in {i.id for i in access.installations}:
         raise AccessDenied("")

@@ -324,30 +324,88 @@ class Calendar(_Model):
     )
 
 
-class KpiName(StrEnum):
+class Kpi(StrEnum):
+    """The KPIs: the five a contract can judge (`CONTRACT_KPIS`), and data availability, which
+    every scorecard reports but no contract weighs."""
+
     DRY_TIME_SHARE = "dry_time_share"
     CLEAN_TIME_SHARE = "clean_time_share"
     WET_RECOVERY_P90 = "wet_recovery_p90"
     SLIP_EXPOSURE = "slip_exposure"
     DIRT_CAPTURE = "dirt_capture"
+    DATA_AVAILABILITY = "data_availability"
 
+
+CONTRACT_KPIS: tuple[Kpi, ...] = (
+    Kpi.DRY_TIME_SHARE,
+    Kpi.CLEAN_TIME_SHARE,
+    Kpi.WET_RECOVERY_P90,
+    Kpi.SLIP_EXPOSURE,
+    Kpi.DIRT_CAPTURE,
+)
 
 # Whether a bigger value of the KPI is better. Shares and capture: higher; minutes and slips: lower.
-KPI_HIGHER_IS_BETTER: dict[KpiName, bool] = {
-    KpiName.DRY_TIME_SHARE: True,
-    KpiName.CLEAN_TIME_SHARE: True,
-    KpiName.WET_RECOVERY_P90: False,
-    KpiName.SLIP_EXPOSURE: False,
-    KpiName.DIRT_CAPTURE: True,
+KPI_HIGHER_IS_BETTER: dict[Kpi, bool] = {
+    Kpi.DRY_TIME_SHARE: True,
+    Kpi.CLEAN_TIME_SHARE: True,
+    Kpi.WET_RECOVERY_P90: False,
+    Kpi.SLIP_EXPOSURE: False,
+    Kpi.DIRT_CAPTURE: True,
 }
+
+# KPIs that can be judged on improvement: those whose untreated daily outcome has a baseline
+# model (wet minutes, dirty minutes, wet passages, inner dirt build-up). Episode lengths have none.
+IMPROVEMENT_KPIS = frozenset(
+    {Kpi.DRY_TIME_SHARE, Kpi.CLEAN_TIME_SHARE, Kpi.SLIP_EXPOSURE, Kpi.DIRT_CAPTURE}
+)
+
+
+class Basis(StrEnum):
+    """What a KPI is judged on. measured: the measured level against `target` (with the
+    contract's weather relief); improvement: the share of the entrance's expected untreated
+    outcome that the solution avoided, against `improvement_target`."""
+
+    MEASURED = "measured"
+    IMPROVEMENT = "improvement"
+
+
+class NoEvents(StrEnum):
+    """How a KPI that counts events (wet recovery: wet episodes) is judged when there were none:
+    pass, or not judged (its weight goes to the other KPIs)."""
+
+    PASS = "pass"
+    NOT_JUDGED = "not_judged"
+
+
+class WeatherRelief(_Model):
+    """School days a measured-level KPI excuses, fixed in the contract in advance: a day is
+    excused when any threshold given is reached at the school's SMHI station. rain_open_mm:
+    precipitation (mm) from three hours before opening to closing; snow_depth_m: the day's
+    largest snow depth (m); frost_below_c: mean air temperature in opening hours (degC) below."""
+
+    rain_open_mm: float | None = Field(default=None, gt=0)
+    snow_depth_m: float | None = Field(default=None, gt=0)
+    frost_below_c: float | None = Field(default=None, ge=-40, le=10)
 
 
 class KpiTarget(_Model):
-    """A KPI's target and weight. Units: shares 0..1, wet recovery in minutes, slip exposure in
-    passages during wet minutes per 1,000 passages."""
+    """A KPI's targets, weight and basis. Units of `target` (the measured level): shares 0..1,
+    wet recovery in minutes, slip exposure in passages during wet minutes per 1,000 passages.
+    `improvement_target` (basis improvement): the share (<= 1) of the expected untreated outcome
+    to avoid; where the baseline model is not accepted the KPI is judged on `target` instead."""
 
     target: float
     weight: float = Field(ge=0)
+    basis: Basis = Basis.MEASURED
+    improvement_target: float | None = Field(default=None, gt=-1, le=1)
+    relief: WeatherRelief | None = None
+    no_events: NoEvents = NoEvents.NOT_JUDGED
+
+    @model_validator(mode="after")
+    def _basis(self) -> KpiTarget:
+        if self.basis == Basis.IMPROVEMENT and self.improvement_target is None:
+            raise ValueError("basis improvement needs an improvement_target")
+        return self
 
 
 class BonusMalus(_Model):
@@ -382,7 +440,7 @@ class Contract(_Model):
     wet_threshold: float = Field(default=20.0, ge=0, le=100, description="moisture %")
     dirt_threshold: float = Field(default=30.0, ge=0, le=100, description="soiling index")
     min_data_availability: float = Field(default=0.8, ge=0, le=1)
-    kpis: dict[KpiName, KpiTarget] = Field(min_length=1)
+    kpis: dict[Kpi, KpiTarget] = Field(min_length=1)
     bonus_malus: BonusMalus
     language: str = Field(
         default=DEFAULT_LANGUAGE,
@@ -404,6 +462,11 @@ class Contract(_Model):
             raise ValueError("end must be after start")
         if sum(k.weight for k in self.kpis.values()) <= 0:
             raise ValueError("KPI weights must not all be zero")
+        if Kpi.DATA_AVAILABILITY in self.kpis:
+            raise ValueError("data_availability is a data rule (min_data_availability), not a KPI")
+        for name, target in self.kpis.items():
+            if target.basis == Basis.IMPROVEMENT and name not in IMPROVEMENT_KPIS:
+                raise ValueError(f"{name} has no baseline model: it can only be judged measured")
         return self
 
 

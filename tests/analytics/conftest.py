@@ -15,6 +15,7 @@ from floorwatch.store import Store, open_store
 from simulators import load_scenario, simulate
 from simulators.scenario import Profile, Station
 from tests.analytics.simulated import load_readings, store_weather
+from tests.analytics.validity import Worlds
 from tests.analytics.variants import fair_test_registry
 
 FAIR_FROM, FAIR_TO = date(2026, 10, 1), date(2026, 10, 16)
@@ -26,7 +27,8 @@ def fair(
 ) -> Iterator[tuple[Registry, Store, PeriodResult]]:
     """Suppliers that differ only in capture efficiency (entre-ren 0.9 > torrgolv 0.75 >
     skrapzon 0.55); the best works where it rains most (Trelleborg), the worst where it hardly
-    rains (Ystad). Simulated from 14 September (baseline) and scored 1-16 October 2026."""
+    rains (Ystad). Simulated from 24 August (baseline: 28 school days before the installations)
+    and scored 1-16 October 2026."""
     placed = fair_test_registry(registry)
     common: dict[str, Any] = {
         "saturation_l": 3.0,
@@ -50,7 +52,7 @@ def fair(
         .without_faults()
         .model_copy(update={"profiles": profiles, "stations": stations})
     )
-    sim = simulate(placed, scenario, date(2026, 9, 14), 33, seed=3)
+    sim = simulate(placed, scenario, date(2026, 8, 24), 54, seed=3)
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('fair') / 'fair.db'}")
     load_readings(sim, store)
     store_weather(sim, store)
@@ -58,3 +60,13 @@ def fair(
     result = Scorer(store, placed, resamples=200).score("2026-10-01..2026-10-16", start, end)
     yield placed, store, result
     store.close()
+
+
+@pytest.fixture(scope="session")
+def validity_worlds(
+    registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worlds]:
+    """The validation worlds of tests/analytics/validity.py, each built once when first used."""
+    worlds = Worlds(registry, tmp_path_factory.mktemp("validity"))
+    yield worlds
+    worlds.close()

@@ -130,7 +130,10 @@ def test_score_json_to_stdout_is_canonical(two_days: str, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert len(document["scorecards"]) == 12
-    assert document["comparisons"]["skane-entrance-2026"]["ranking"]
+    comparison = document["comparisons"]["skane-entrance-2026"]
+    # two days and no baseline before them: no effect to compare, and the document says why
+    assert comparison["ranking"] == [] and comparison["no_difference_shown"] is True
+    assert {r["reason"] for r in comparison["left_out"]} == {"baseline not accepted"}
     assert not (tmp_path / "reports").exists()  # --no-write
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,10 @@ from analytics.health import (
 from analytics.kpis import dry_time_share
 from analytics.occupancy import day_bounds
 from floorwatch.readings import Kind
+from floorwatch.registry import Registry
 from floorwatch.registry.schema import Sensor, Zone
+from simulators import load_scenario, simulate
+from simulators.scenario import Station
 from tests.analytics.synthetic import entrance_readings, quiet
 
 MIN = 60_000
@@ -152,3 +155,88 @@ def test_footfall_bursts_are_spikes_but_arrival_peaks_are_not() -> None:
     drop, found = check_sensor(counter, times(12), values, all_day(), 0, HealthRules())
     assert np.flatnonzero(drop).tolist() == [2, 9]
     assert reasons(found) == [SPIKE, SPIKE]
+
+
+# --- stuck dry (issue 12): flat and dry while water comes in upstream and people pass ----------
+STUCK_FROM = date(2026, 10, 5)  # a school week and the weekend after it, Trelleborg made wet
+STUCK_ENTRANCE = "trb-vastervang-main"
+STUCK_SENSOR = "trb-vastervang-main-inner-moisture"
+
+
+def one_entrance(registry: Registry) -> Registry:
+    school = next(s for s in registry.document.schools if s.id == "trb-vastervang")
+    school = school.model_copy(
+        update={"entrances": [e for e in school.entrances if e.id == STUCK_ENTRANCE]}
+    )
+    document = registry.document.model_copy(update={"schools": [school], "installations": []})
+    return Registry(document, "sha256:stuck-dry", ["stuck-dry.yaml"])
+
+
+def stuck_dry_world(registry: Registry, *, wetness: float, seed: int, stuck: bool, noise: float):
+    scenario = load_scenario().model_copy(update={"stations": {52230: Station(wetness=wetness)}})
+    faults = scenario.faults.only("stuck" if stuck else "")
+    # one sensor of the six is frozen for three days (which one and when: the seed)
+    faults = faults.model_copy(
+        update={"stuck": faults.stuck.model_copy(update={"duration_h": 72.0, "sensor_share": 0.1})}
+    )
+    sensors = scenario.sensors.model_copy(
+        update={"noise": {**scenario.sensors.noise, "moisture": noise}}
+    )
+    scenario = scenario.model_copy(update={"faults": faults, "sensors": sensors})
+    return simulate(one_entrance(registry), scenario, STUCK_FROM, 7, seed=seed)
+
+
+def test_moisture_sensor_stuck_dry_for_three_days_is_flagged(registry: Registry) -> None:
+    sim = stuck_dry_world(registry, wetness=3.0, seed=26, stuck=True, noise=1.0)
+    assert sim.fault_log.sensors["stuck"] == [STUCK_SENSOR]  # the seed picks the inner sensor
+    series = next(s for s in sim.series if s.sensor_id == STUCK_SENSOR)
+    values = series.values["moisture"]
+    frozen = values[1:] == values[:-1]
+    run = np.flatnonzero(np.diff(np.concatenate(([0], frozen.astype(np.int8), [0]))))
+    longest = int(np.argmax(run[1::2] - run[::2]))
+    lo, hi = run[2 * longest], run[2 * longest + 1] + 1
+    stuck_from_ms, stuck_to_ms = int(series.ts_s[lo]) * 1000, int(series.ts_s[hi - 1]) * 1000
+    assert (stuck_to_ms - stuck_from_ms) / 3_600_000 >= 71 and values[lo] <= 20.0  # dry
+    truth = sim.entrances[STUCK_ENTRANCE]
+    start_s = sim.span.start_s
+    window = slice((stuck_from_ms // 1000 - start_s) // 60, (stuck_to_ms // 1000 - start_s) // 60)
+    assert truth.moisture["entry"][window].max() > 20.0  # water came in meanwhile
+    assert truth.moisture["inner"][window].max() > 20.0  # and the real floor got wet
+
+    start, end = day_bounds(STUCK_FROM, STUCK_FROM + timedelta(days=6))
+    rig = one_entrance(registry)
+    prepared = prepare_entrance(rig, STUCK_ENTRANCE, sim.readings_frame(), start, end, 20.0, 0.8)
+    health = prepared.health[STUCK_SENSOR]
+    assert health.status == "suspect" and IMPLAUSIBLE in health.reasons
+    flagged = [i for i in prepared.intervals if i.reason == IMPLAUSIBLE]
+    occupied_ms = prepared.index[prepared.occupied].as_unit("ns").asi8 // 1_000_000
+    in_window = (occupied_ms >= stuck_from_ms) & (occupied_ms < stuck_to_ms)
+    covered = np.zeros(len(occupied_ms), dtype=bool)
+    for item in flagged:
+        assert item.sensor_id == STUCK_SENSOR
+        assert stuck_from_ms - 15 * MIN <= item.start_ms and item.end_ms <= stuck_to_ms + 15 * MIN
+        covered |= (occupied_ms >= item.start_ms) & (occupied_ms < item.end_ms)
+    # all but the partial bins at the ends of the frozen stretch are left out of the KPIs
+    assert covered[in_window].mean() >= 0.95
+    assert np.isnan(prepared.role("inner_moisture")[prepared.occupied][covered]).all()
+    # the other sensors are fine
+    for sensor, other in prepared.health.items():
+        if sensor != STUCK_SENSOR:
+            assert IMPLAUSIBLE not in other.reasons, sensor
+
+
+def test_dry_entrance_on_dry_days_reading_flat_is_not_flagged(registry: Registry) -> None:
+    """A noise-free sensor on a floor that stays dry reads exactly 0.0 for days: not suspect
+    while no water comes in upstream."""
+    sim = stuck_dry_world(registry, wetness=0.05, seed=26, stuck=False, noise=0.0)
+    truth = sim.entrances[STUCK_ENTRANCE]
+    assert truth.moisture["entry"].max() <= 20.0 and truth.moisture["outside"].max() <= 20.0
+    start, end = day_bounds(STUCK_FROM, STUCK_FROM + timedelta(days=6))
+    readings = sim.readings_frame()
+    inner = readings[readings["sensor_id"] == STUCK_SENSOR]["value"].to_numpy()
+    assert (inner == inner[0]).mean() > 0.9  # flat: the same reading nearly all week
+    prepared = prepare_entrance(
+        one_entrance(registry), STUCK_ENTRANCE, readings, start, end, 20.0, 0.8
+    )
+    health = prepared.health[STUCK_SENSOR]
+    assert health.status == "ok" and health.suspect_minutes == 0, health

@@ -96,7 +96,9 @@ def test_the_swedish_charts_speak_swedish(swedish: tuple[str, list[str]]) -> Non
     assert not _has_english(words, translated_messages()), _has_english(
         words, translated_messages()
     )
-    assert "justerad" in texts and "rå" in texts  # the league chart's legend
+    # the league chart's axis and the expected-untreated chart's legend
+    assert "undviken andel av utfallet utan lösningen" in texts
+    assert "förväntat utan lösningen" in texts and "våta minuter" in texts
     assert any(t.startswith("SMHI-station ") for t in texts)
     weeks = [t for t in texts if re.fullmatch(rf"v\.{NBSP}\d{{1,2}}", t)]
     assert {"v.\u00a041", "v.\u00a042"} <= set(weeks)  # the trend chart's weeks of October

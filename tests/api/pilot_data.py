@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from floorwatch.readings import Point, QuarantineRecord, Reading
 from floorwatch.registry import Registry
+from floorwatch.results import KpiRecord, ScorecardRecord, kpi_point, scorecard_point
 from floorwatch.store import Store
 
 LOCAL = ZoneInfo("Europe/Stockholm")
@@ -117,42 +118,37 @@ def fill_points(store: Store, registry: Registry, now: datetime) -> None:
         }
         for kpi in KPIS:
             status = "insufficient" if kpi == "dirt_capture" and rank == 0 else "pass"
-            points.append(
-                Point(
-                    "kpi",
-                    {**tags, "kpi": kpi},
-                    period_ms,
-                    {
-                        "raw": 0.9,
-                        "raw_low": 0.85,
-                        "raw_high": 0.95,
-                        "adjusted": 0.91,
-                        "adjusted_low": 0.86,
-                        "adjusted_high": 0.96,
-                        "target": 0.9,
-                        "weight": 0.2,
-                        "availability": 0.97,
-                        "status": status,
-                    },
-                )
+            record = KpiRecord(
+                status=status,
+                raw=0.9,
+                raw_low=0.85,
+                raw_high=0.95,
+                judged=0.91,
+                judged_low=0.86,
+                judged_high=0.96,
+                basis="improvement",
+                judged_on="improvement",
+                expected_untreated=0.7,
+                improvement=0.91,
+                improvement_low=0.86,
+                improvement_high=0.96,
+                target=0.9,
+                weight=0.2,
+                availability=0.97,
             )
+            points.append(kpi_point(tags, kpi, period_ms, record))
         score = round(0.5 + rank / 30, 4)
-        points.append(
-            Point(
-                "scorecard",
-                tags,
-                period_ms,
-                {
-                    "score": score,
-                    "bonus_malus_sek": 100.0 * rank,
-                    "payment_sek": 18000.0 + 100.0 * rank,
-                    "pass": 4.0,
-                    "fail": 0.0,
-                    "insufficient": 1.0,
-                    "document": scorecard_document(registry, inst.id, inst.supplier, score),
-                },
-            )
+        card = ScorecardRecord(
+            document=scorecard_document(registry, inst.id, inst.supplier, score),
+            score=score,
+            bonus_malus_sek=100.0 * rank,
+            payment_sek=18000.0 + 100.0 * rank,
+            passed=4,
+            failed=0,
+            insufficient=1,
+            not_judged=0,
         )
+        points.append(scorecard_point(tags, period_ms, card))
     points.append(
         Point(
             "comparison",
@@ -162,10 +158,13 @@ def fill_points(store: Store, registry: Registry, now: datetime) -> None:
                 "document": json.dumps(
                     {
                         "ranking": [
-                            {"supplier": s.id, "adjusted": 0.9 - i / 10}
+                            {"supplier": s.id, "effect": 0.9 - i / 10, "rank": i + 1}
                             for i, s in enumerate(registry.document.suppliers)
                         ],
-                        "overlap": "the intervals of entre-ren and torrgolv overlap",
+                        "differences": [
+                            {"a": "entre-ren", "b": "torrgolv", "outcome": "no difference shown"}
+                        ],
+                        "no_difference_shown": True,
                     }
                 )
             },

@@ -15,7 +15,8 @@ def test_kpis_by_period_supplier_entrance_and_name(api: Api) -> None:
     kpi = one[0]
     assert kpi["supplier"] == "entre-ren" and kpi["installation"] == f"inst-{WET_ENTRANCE}"
     assert (kpi["raw_low"], kpi["raw"], kpi["raw_high"]) == (0.85, 0.9, 0.95)
-    assert kpi["adjusted"] == 0.91 and kpi["status"] == "pass" and kpi["period"] == PERIOD
+    assert kpi["judged"] == 0.91 and kpi["judged_on"] == "improvement"
+    assert kpi["expected_untreated"] == 0.7 and kpi["status"] == "pass" and kpi["period"] == PERIOD
     insufficient = api.get("procurement", "/api/v1/kpis", entrance=WET_ENTRANCE, kpi="dirt_capture")
     assert insufficient.json()[0]["status"] == "insufficient"
     assert api.get("procurement", "/api/v1/kpis", period="2025-01").json() == []
@@ -28,7 +29,7 @@ def test_scorecards_list_and_one_in_full(api: Api) -> None:
     assert len(cards) == 12
     first = next(c for c in cards if c["installation"] == f"inst-{WET_ENTRANCE}")
     assert first["payment_sek"] == 18000.0
-    assert first["counts"] == {"pass": 4.0, "fail": 0.0, "insufficient": 1.0}
+    assert first["counts"] == {"pass": 4.0, "fail": 0.0, "insufficient": 1.0, "not_judged": 0.0}
     assert "document" not in first
     full = api.get("procurement", f"/api/v1/scorecards/inst-{WET_ENTRANCE}/{PERIOD}").json()
     assert full["document"]["installation"] == f"inst-{WET_ENTRANCE}"

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from dashboards import alerts
 from floorwatch.readings import Point, Reading
 from floorwatch.registry import Registry
+from floorwatch.results import KpiRecord, kpi_point
 from floorwatch.store import open_store
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -162,25 +163,22 @@ def analytics_results(registry: Registry, now: datetime) -> list[Point]:
             for number, kpi in enumerate(KPIS):
                 raw = 0.8 + 0.02 * number + 0.01 * index
                 status = ("pass", "fail", "insufficient")[(number + index) % 3]
-                points.append(
-                    Point(
-                        "kpi",
-                        {**tags, "kpi": kpi, "period": period},
-                        ms(start),
-                        {
-                            "raw": raw,
-                            "raw_low": raw - 0.05,
-                            "raw_high": raw + 0.05,
-                            "adjusted": raw + 0.03,
-                            "adjusted_low": raw - 0.02,
-                            "adjusted_high": raw + 0.08,
-                            "target": 0.9,
-                            "weight": 0.2,
-                            "availability": 0.97,
-                            "status": status,
-                        },
-                    )
+                record = KpiRecord(
+                    status=status,
+                    raw=raw,
+                    raw_low=raw - 0.05,
+                    raw_high=raw + 0.05,
+                    judged=raw,
+                    judged_low=raw - 0.05,
+                    judged_high=raw + 0.05,
+                    judged_on="measured",
+                    expected_untreated=raw - 0.1,
+                    target=0.9,
+                    level_target=0.9,
+                    weight=0.2,
+                    availability=0.97,
                 )
+                points.append(kpi_point({**tags, "period": period}, kpi, ms(start), record))
             points.append(
                 Point(
                     "scorecard",

@@ -1,0 +1,249 @@
+"""An installation's KPIs over its scored days: measured, expected without the solution, and
+the improvement, each with a 95 % interval that includes the baseline model's own uncertainty.
+
+Measured: the KPI from the summed daily components (`analytics.kpis`). Expected untreated: the
+same KPI with the outcome replaced by the baseline's prediction (`analytics.baseline`) for the
+same days, weather and footfall. Improvement: 1 - measured outcome / expected untreated outcome
+(the share of the expected wet minutes, dirty minutes, wet passages or inner build-up that the
+solution avoided), bounded to -1..1 (-1: twice the untreated outcome or worse).
+
+Intervals: percentile bootstrap. Reporting days are resampled in circular blocks of 7 days
+(days are correlated through the weather), and in the same replicate the baseline is refitted on
+its training days resampled in calendar-week blocks: both the day-to-day noise and the model's
+error are in the interval. Seeded from the installation, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.baseline import (
+    OUTCOME_BY_KPI,
+    Baseline,
+    daily_outcomes,
+    model_error,
+    refit_replicates,
+)
+from analytics.kpis import COMPONENTS, kpis_from_components
+from floorwatch.registry.schema import CONTRACT_KPIS, Kpi
+
+RESAMPLES = 200
+BLOCK_DAYS = 7
+# An improvement on next to nothing is not a result: below this share of the exposure expected
+# (1 % of the measured minutes wet, say) the KPI is judged on its measured level.
+MIN_EXPECTED_SHARE = 0.01
+IMPROVEMENT_FLOOR = -1.0
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Interval:
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One KPI over an installation's days. judged_measured: the measured level without the
+    contract's relief days; expected and improvement: NaN without a fitted baseline."""
+
+    measured: Interval
+    judged_measured: Interval
+    expected: Interval
+    improvement: Interval
+    expected_share: float  # expected untreated outcome / exposure (how much there was to avoid)
+    replicates: np.ndarray  # bootstrap replicates of the improvement (for the comparison)
+    events: int  # wet episodes (wet recovery), else days with the outcome
+
+
+def stable_seed(*parts: str, base: int = 0) -> int:
+    """A seed from names (stable across runs and machines, unlike hash())."""
+    return (zlib.crc32("/".join(parts).encode()) + base) % (2**32)
+
+
+def block_counts(n: int, resamples: int, seed: int, block: int = BLOCK_DAYS) -> np.ndarray:
+    """How often each of n days is drawn in each replicate (resamples x n): circular blocks of
+    `block` consecutive days, as many as fill n days."""
+    if n == 0:
+        return np.zeros((resamples, 0))
+    rng = np.random.default_rng(seed)
+    size = min(block, n)
+    blocks = math.ceil(n / size)
+    starts = rng.integers(0, n, size=(resamples, blocks))
+    picks = (starts[:, :, None] + np.arange(size)[None, None, :]).reshape(resamples, -1)[:, :n] % n
+    counts = np.zeros((resamples, n))
+    np.add.at(counts, (np.arange(resamples)[:, None], picks), 1.0)
+    return counts
+
+
+def _interval(values: np.ndarray, point: float) -> Interval:
+    finite = values[np.isfinite(values)]
+    # an interval from too few successful resamples would claim more than the data can say
+    if not math.isfinite(point) or len(finite) < 0.5 * len(values) or len(finite) == 0:
+        return Interval(point, NAN, NAN)
+    low, high = np.percentile(finite, [2.5, 97.5])
+    return Interval(point, float(min(low, point)), float(max(high, point)))
+
+
+def _widen(interval: Interval, by: float) -> Interval:
+    if not math.isfinite(interval.low) or by <= 0:
+        return interval
+    return Interval(interval.value, max(0.0, interval.low - by), interval.high + by)
+
+
+def _boot_measured(daily: pd.DataFrame, counts: np.ndarray) -> dict[Kpi, np.ndarray]:
+    sums = counts @ daily[COMPONENTS].to_numpy(dtype=float)
+    col = {name: i for i, name in enumerate(COMPONENTS)}
+
+    def ratio(num: str, den: str, scale: float = 1.0) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(
+                sums[:, col[den]] > 0, scale * sums[:, col[num]] / sums[:, col[den]], np.nan
+            )
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (sums[:, col["upstream_buildup"]] > 0) & (sums[:, col["capture_passages"]] > 0)
+        inner = np.maximum(sums[:, col["inner_buildup"]], 0.0)
+        capture = np.where(
+            ok, np.maximum(-1.0, 1.0 - inner / sums[:, col["upstream_buildup"]]), np.nan
+        )
+    return {
+        Kpi.DRY_TIME_SHARE: ratio("dry_minutes", "moisture_minutes"),
+        Kpi.CLEAN_TIME_SHARE: ratio("clean_minutes", "dirt_minutes"),
+        Kpi.SLIP_EXPOSURE: ratio("wet_passages", "passages_known", 1000.0),
+        Kpi.DIRT_CAPTURE: capture,
+    }
+
+
+def _level(kpi: Kpi, outcome: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """The KPI's level from summed outcome and exposure (arrays of replicates)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(exposure > 0, outcome / exposure, np.nan)
+    if kpi == Kpi.SLIP_EXPOSURE:
+        return 1000.0 * share
+    if kpi == Kpi.DIRT_CAPTURE:
+        return np.maximum(-1.0, 1.0 - share)
+    return 1.0 - share
+
+
+def estimate(
+    daily: pd.DataFrame,
+    episodes: pd.DataFrame,
+    features: pd.DataFrame,
+    baselines: Mapping[Kpi, Baseline],
+    relief: Mapping[Kpi, np.ndarray],
+    seed: int,
+    resamples: int = RESAMPLES,
+    resolution_min: float = 0.0,
+) -> dict[Kpi, Estimate]:
+    """The contract KPIs of one installation over the days of `daily` (COMPONENTS per day).
+    features: `analytics.baseline.feature_frame` of the same days; baselines: per KPI the
+    entrance's fitted baseline (accepted or not: it is shown either way); relief: per KPI the
+    days (bool per row of `daily`) the contract excuses from its measured level;
+    resolution_min: how long an episode's start or end can hide between two moisture reports
+    (the sensor's report interval, minutes): wet recovery's interval is widened by it."""
+    n = len(daily)
+    counts = block_counts(n, resamples, seed)
+    raw = kpis_from_components(daily, episodes)
+    boot = _boot_measured(daily, counts)
+    boot[Kpi.WET_RECOVERY_P90] = _boot_p90(daily, episodes, counts)
+    outcomes = daily_outcomes(daily)
+    result: dict[Kpi, Estimate] = {}
+    for kpi in CONTRACT_KPIS:
+        measured = _interval(boot[kpi], float(raw[kpi]))
+        if kpi == Kpi.WET_RECOVERY_P90:
+            measured = _widen(measured, resolution_min)
+        excused = relief.get(kpi)
+        judged = measured
+        if excused is not None and excused.any():
+            kept = daily[~excused]
+            kept_episodes = episodes[episodes["day"].isin(set(kept.index))]
+            kept_raw = float(kpis_from_components(kept, kept_episodes)[kpi])
+            masked = counts * (~excused)[None, :]
+            if kpi == Kpi.WET_RECOVERY_P90:
+                kept_boot = _boot_p90(daily, kept_episodes, masked)
+            else:
+                kept_boot = _boot_measured(daily, masked)[kpi]
+            judged = _interval(kept_boot, kept_raw)
+            if kpi == Kpi.WET_RECOVERY_P90:
+                judged = _widen(judged, resolution_min)
+        nothing = Interval(NAN, NAN, NAN)
+        expected, improvement, share = nothing, nothing, NAN
+        replicates = np.full(resamples, np.nan)
+        events = len(episodes) if kpi == Kpi.WET_RECOVERY_P90 else 0
+        baseline = baselines.get(kpi)
+        outcome = OUTCOME_BY_KPI.get(kpi)
+        if outcome is not None:
+            y, exposure = outcomes[outcome.name]
+            events = int(np.sum(y > 0))
+        if baseline is not None and baseline.beta is not None and outcome is not None and n:
+            y, exposure = outcomes[outcome.name]
+            point_mu = baseline.predict(features, exposure, baseline.beta[None, :])[0]
+            betas = refit_replicates(baseline, resamples, stable_seed(str(seed), outcome.name))
+            mu = baseline.predict(features, exposure, betas)
+            # what refitting cannot see, the model's error on held-out days can: each replicate's
+            # expected outcome is scaled by a draw of that error (`model_error`)
+            rng = np.random.default_rng(stable_seed(str(seed), outcome.name, "error"))
+            error = rng.normal(0.0, model_error(baseline), size=(resamples, 1))
+            mu = mu * np.clip(1.0 + error, 0.05, None)
+            if outcome.family == "binomial":  # never more wet minutes than minutes
+                mu = np.minimum(mu, exposure[None, :])
+            total_mu = float(point_mu.sum())
+            total_exposure = float(exposure.sum())
+            boot_mu = np.sum(counts * mu, axis=1)
+            boot_y = np.maximum(counts @ y, 0.0)  # net build-up below 0 is noise: none
+            boot_exposure = counts @ exposure
+            expected = _interval(
+                _level(kpi, boot_mu, boot_exposure),
+                float(_level(kpi, np.array([total_mu]), np.array([total_exposure]))[0]),
+            )
+            share = total_mu / total_exposure if total_exposure > 0 else NAN
+            with np.errstate(divide="ignore", invalid="ignore"):
+                replicates = np.clip(
+                    np.where(boot_mu > 0, 1.0 - boot_y / boot_mu, np.nan), IMPROVEMENT_FLOOR, 1.0
+                )
+            point = 1.0 - max(float(y.sum()), 0.0) / total_mu if total_mu > 0 else NAN
+            improvement = _interval(
+                replicates, float(np.clip(point, IMPROVEMENT_FLOOR, 1.0)) if total_mu > 0 else NAN
+            )
+        result[kpi] = Estimate(measured, judged, expected, improvement, share, replicates, events)
+    return result
+
+
+def _boot_p90(daily: pd.DataFrame, episodes: pd.DataFrame, counts: np.ndarray) -> np.ndarray:
+    """Bootstrap p90 of wet-episode lengths: each resample pools the episodes of its days (NaN
+    where a resample holds no episode: no episode has no length)."""
+    out = np.full(counts.shape[0], np.nan)
+    if counts.shape[1] == 0:
+        return out
+    position = pd.Index(daily.index).get_indexer(episodes["day"].to_numpy())
+    keep = position >= 0
+    lengths = episodes["minutes"].to_numpy(dtype=float)[keep]
+    position = position[keep]
+    order = np.argsort(lengths, kind="stable")
+    lengths, position = lengths[order], position[order]
+    for b in range(counts.shape[0]):
+        weights = counts[b, position]
+        total = weights.sum()
+        if total > 0:
+            out[b] = _weighted_p90(lengths, weights, total)
+    return out
+
+
+def _weighted_p90(sorted_lengths: np.ndarray, weights: np.ndarray, total: float) -> float:
+    """p90 with linear interpolation (as numpy) of lengths repeated `weights` times."""
+    rank = 0.9 * (total - 1)
+    cum = np.cumsum(weights)
+    lo = int(np.searchsorted(cum, np.floor(rank) + 1, side="left"))
+    hi = int(np.searchsorted(cum, np.floor(rank) + 2, side="left"))
+    hi = min(hi, len(sorted_lengths) - 1)
+    frac = rank - np.floor(rank)
+    return float(sorted_lengths[lo] + frac * (sorted_lengths[hi] - sorted_lengths[lo]))

@@ -1,0 +1,145 @@
+"""Counterfactual baselines and effects on hand-made worlds with a known untreated outcome:
+the GLM recovers its coefficients, identical solutions at a wet and a dry school get the same
+improvement, intervals hold the truth, and a baseline without enough data is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.baseline import (
+    FEATURES,
+    OUTCOME_BY_KPI,
+    feature_frame,
+    fit_baseline,
+    fit_glm,
+)
+from analytics.effects import _weighted_p90, block_counts, estimate
+from analytics.kpis import COMPONENTS
+from floorwatch.registry.schema import Kpi
+
+MINUTES = 540.0  # occupied minutes with moisture data per school day
+
+
+def test_glm_recovers_known_coefficients() -> None:
+    rng = np.random.default_rng(2)
+    n = 400
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    exposure = np.full(n, 500.0)
+    p = 1 / (1 + np.exp(-(-1.5 + 0.8 * x[:, 1])))
+    y = rng.binomial(500, p).astype(float)
+    beta = fit_glm(x, y, exposure, "binomial", np.ones((1, n)), np.array([0.0, 0.0]))[0]
+    assert beta == pytest.approx([-1.5, 0.8], abs=0.05)
+    upstream = rng.uniform(20, 40, n)
+    inner = upstream * np.exp(-1.0 + 0.3 * x[:, 1]) + rng.normal(0, 0.5, n)  # noisy, can be < 0
+    beta = fit_glm(x, inner, upstream, "log", np.ones((2, n)), np.array([0.0, 0.0]))
+    assert beta[0] == pytest.approx([-1.0, 0.3], abs=0.03) and (beta[0] == beta[1]).all()
+
+
+def _world(
+    rain_scale: float, avoided: float, days: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """An entrance whose untreated wet share is logistic(-2.5 + 1.2 log1p(rain)); the
+    solution avoids `avoided` of the wet minutes. Returns (training rows, reporting daily,
+    reporting features, true untreated wet minutes of the reporting days)."""
+    rng = np.random.default_rng(seed)
+    total = 2 * days
+    day = np.arange(np.datetime64("2026-08-17"), np.datetime64("2026-08-17") + total)
+    rain = rng.gamma(0.6, rain_scale, total) * (rng.uniform(size=total) < 0.6)
+    weather = pd.DataFrame(
+        {
+            "precip_open_mm": rain,
+            "precip_prev_day_mm": np.roll(rain, 1),
+            "air_temp_c": rng.uniform(5, 15, total),
+            "snow_depth_m": 0.0,
+            "outside_moisture": np.nan,
+            "passages": rng.uniform(900, 1100, total),
+        },
+        index=pd.Index(day, name="day"),
+    )
+    features = feature_frame(weather)
+    share = 1 / (1 + np.exp(-(-2.5 + 1.2 * features["rain_open"].to_numpy())))
+    untreated = rng.binomial(int(MINUTES), share).astype(float)
+    wet = untreated.copy()
+    wet[days:] = rng.binomial(untreated[days:].astype(int), 1 - avoided)
+    training = features.iloc[:days].assign(
+        entrance="e", day=day[:days], count=untreated[:days], exposure=MINUTES
+    )
+    daily = pd.DataFrame(0.0, index=pd.Index(day[days:], name="day"), columns=COMPONENTS)
+    daily["occupied_minutes"] = MINUTES
+    daily["moisture_minutes"] = MINUTES
+    daily["dry_minutes"] = MINUTES - wet[days:]
+    return training, daily, features.iloc[days:], untreated[days:]
+
+
+def _improvement(rain_scale: float, seed: int) -> tuple[float, float, float, float]:
+    training, daily, features, untreated = _world(rain_scale, 0.5, 60, seed)
+    outcome = OUTCOME_BY_KPI[Kpi.DRY_TIME_SHARE]
+    baseline = fit_baseline(outcome, "e", training, features)
+    assert baseline.accepted, baseline.reasons
+    episodes = pd.DataFrame({"day": daily.index[:0], "minutes": []})
+    est = estimate(daily, episodes, features, {Kpi.DRY_TIME_SHARE: baseline}, {}, seed, 200)
+    e = est[Kpi.DRY_TIME_SHARE]
+    wet = MINUTES * len(daily) - daily["dry_minutes"].sum()
+    truth = float(1 - wet / untreated.sum())
+    assert 0 <= e.expected.low <= e.expected.value <= e.expected.high <= 1
+    return e.improvement.value, e.improvement.low, e.improvement.high, truth
+
+
+def test_identical_solutions_at_a_wet_and_a_dry_school_improve_alike() -> None:
+    wet_school = _improvement(6.0, seed=1)
+    dry_school = _improvement(1.5, seed=2)
+    for value, low, high, truth in (wet_school, dry_school):
+        assert low <= truth <= high
+        assert value == pytest.approx(0.5, abs=0.1)
+    assert abs(wet_school[0] - dry_school[0]) < 0.1
+
+
+def test_a_share_pinned_at_one_keeps_the_counterfactual_uncertainty() -> None:
+    training, daily, features, _ = _world(4.0, 1.0, 60, seed=5)
+    assert (daily["dry_minutes"] == MINUTES).all()  # never wet with the solution
+    baseline = fit_baseline(OUTCOME_BY_KPI[Kpi.DRY_TIME_SHARE], "e", training, features)
+    episodes = pd.DataFrame({"day": daily.index[:0], "minutes": []})
+    e = estimate(daily, episodes, features, {Kpi.DRY_TIME_SHARE: baseline}, {}, 3, 200)[
+        Kpi.DRY_TIME_SHARE
+    ]
+    assert e.measured.value == 1.0 and e.improvement.value == 1.0
+    assert e.expected.high - e.expected.low > 0.01  # the untreated floor is not known exactly
+    assert e.judged_measured == e.measured  # no relief days asked for
+
+
+def test_a_baseline_without_enough_days_or_wet_days_is_refused_with_reasons() -> None:
+    training, _, features, _ = _world(4.0, 0.5, 60, seed=4)
+    outcome = OUTCOME_BY_KPI[Kpi.DRY_TIME_SHARE]
+    short = fit_baseline(outcome, "e", training.iloc[:8], features)
+    assert not short.accepted
+    assert any("own baseline days" in r.english() for r in short.reasons)
+    dry = training.assign(count=0.0)
+    refused = fit_baseline(outcome, "e", dry, features)
+    assert any("with wet minutes" in r.english() for r in refused.reasons)
+    stormy = features.assign(rain_open=features["rain_open"] + 5.0)
+    outside = fit_baseline(outcome, "e", training, stormy)
+    assert any("outside the baseline's" in r.english() for r in outside.reasons)
+    doc = outside.describe()
+    assert doc["acceptance"]["accepted"] is False and doc["coefficients"]
+    assert {c["feature"] for c in doc["coefficients"]} <= set(FEATURES)
+
+
+def test_estimates_are_seeded_and_block_counts_fill_the_days() -> None:
+    training, daily, features, _ = _world(4.0, 0.5, 40, seed=6)
+    baseline = fit_baseline(OUTCOME_BY_KPI[Kpi.DRY_TIME_SHARE], "e", training, features)
+    episodes = pd.DataFrame({"day": daily.index[:0], "minutes": []})
+    first = estimate(daily, episodes, features, {Kpi.DRY_TIME_SHARE: baseline}, {}, 9, 100)
+    again = estimate(daily, episodes, features, {Kpi.DRY_TIME_SHARE: baseline}, {}, 9, 100)
+    assert repr(first) == repr(again)
+    counts = block_counts(40, 50, seed=1)
+    assert (counts.sum(axis=1) == 40).all()
+
+
+def test_weighted_p90_matches_numpy_on_repeated_lengths() -> None:
+    lengths = np.array([1.0, 2.0, 5.0, 9.0, 30.0])
+    for weights in ([1, 1, 1, 1, 1], [0, 3, 1, 0, 2], [2, 0, 0, 0, 1], [0, 0, 4, 0, 0]):
+        w = np.array(weights, dtype=float)
+        expected = np.percentile(np.repeat(lengths, weights), 90)
+        assert _weighted_p90(lengths, w, w.sum()) == pytest.approx(expected)

@@ -1,0 +1,131 @@
+"""Payment rules and the supplier comparison on hand-made estimates: each KPI judged on the
+contract's basis with its reason, no wet episode is no number, identical suppliers show no
+difference, Holm's correction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analytics.baseline import OUTCOME_BY_KPI, Baseline
+from analytics.comparison import NO_DIFFERENCE, Compared, compare, holm
+from analytics.effects import Estimate, Interval
+from analytics.explanations import Explanation, render_all
+from analytics.payment import Judgement, judge, weighted_score
+from floorwatch.i18n import language
+from floorwatch.registry import Registry
+from floorwatch.registry.schema import Basis, Kpi, KpiTarget, NoEvents
+
+NAN = float("nan")
+
+
+def _estimate(measured: float, improvement: float, share: float = 0.2, events: int = 3,
+              spread: float = 0.05, seed: int = 0) -> Estimate:  # fmt: skip
+    replicates = np.random.default_rng(seed).normal(improvement, spread, 200)
+    return Estimate(
+        Interval(measured, measured - 0.01, measured + 0.01),
+        Interval(measured, measured - 0.01, measured + 0.01),
+        Interval(0.8, 0.75, 0.85),
+        Interval(improvement, improvement - 2 * spread, improvement + 2 * spread),
+        share,
+        replicates,
+        events,
+    )
+
+
+def _baseline(kpi: Kpi, accepted: bool) -> Baseline:
+    return Baseline(
+        OUTCOME_BY_KPI[kpi],
+        "e",
+        None,
+        np.zeros(2),
+        {},
+        {},
+        [] if accepted else [Explanation("too few days")],
+    )
+
+
+IMPROVE = KpiTarget(target=0.95, weight=0.3, basis=Basis.IMPROVEMENT, improvement_target=0.4)
+
+
+def _dry(est: Estimate, accepted: bool) -> Judgement:
+    return judge(
+        Kpi.DRY_TIME_SHARE, IMPROVE, est, _baseline(Kpi.DRY_TIME_SHARE, accepted), 1.0, 0.8, 0
+    )
+
+
+def test_improvement_basis_is_judged_on_the_share_avoided() -> None:
+    est = _estimate(measured=0.90, improvement=0.6)  # below the level target, but improved
+    ok = judge(Kpi.DRY_TIME_SHARE, IMPROVE, est, _baseline(Kpi.DRY_TIME_SHARE, True), 1.0, 0.8, 0)
+    assert (ok.status, ok.judged_on, ok.target) == ("pass", "improvement", 0.4)
+    assert "avoided 60%" in ok.reason
+    weak = _dry(_estimate(0.99, 0.2), accepted=True)
+    assert weak.status == "fail"
+
+
+def test_the_reason_is_stored_as_data_and_said_in_the_readers_language() -> None:
+    weak = _dry(_estimate(0.99, 0.2), accepted=True)
+    records = [e.record() for e in weak.why]
+    assert records[0]["values"] == {"value": ["percent", 0.2], "target": ["percent", 0.4]}
+    assert weak.reason == (
+        "the solution avoided 20% of what the entrance's own baseline expected without it, "
+        "less than the 40% the contract asks"
+    )
+    with language("sv"):
+        swedish = render_all(records)
+    assert swedish == (
+        "lösningen undvek 20\u00a0% av det som entréns egen baslinje förväntade utan den, "
+        "mindre än de 40\u00a0% som avtalet kräver"
+    )
+    refused = _dry(_estimate(0.97, 0.1), accepted=False)
+    with language("sv"):
+        assert render_all([e.record() for e in refused.why]).startswith(
+            "bedömd på uppmätt nivå: baslinjemodellen godkändes inte (too few days); uppmätt 97,0"
+        )
+
+
+def test_a_refused_baseline_or_nothing_to_avoid_falls_back_to_the_measured_level() -> None:
+    est = _estimate(measured=0.97, improvement=0.1)
+    refused = _dry(est, accepted=False)
+    assert (refused.status, refused.judged_on) == ("pass", "measured")
+    assert "baseline was not accepted (too few days)" in refused.reason
+    dry_month = _estimate(measured=0.97, improvement=0.1, share=0.001)
+    quiet = _dry(dry_month, accepted=True)
+    assert quiet.judged_on == "measured" and "next to nothing to avoid" in quiet.reason
+
+
+def test_no_wet_episode_is_judged_as_the_contract_says_and_data_gaps_are_never_a_fail() -> None:
+    none = _estimate(measured=NAN, improvement=NAN, events=0)
+    for rule, status in ((NoEvents.PASS, "pass"), (NoEvents.NOT_JUDGED, "not_judged")):
+        terms = KpiTarget(target=30.0, weight=0.2, no_events=rule)
+        verdict = judge(Kpi.WET_RECOVERY_P90, terms, none, None, 1.0, 0.8, 0)
+        assert (verdict.status, verdict.judged_on) == (status, "no_events")
+        assert "no wet episodes" in verdict.reason
+    gap = judge(Kpi.DRY_TIME_SHARE, IMPROVE, _estimate(0.1, -0.5), None, 0.5, 0.8, 0)
+    assert gap.status == "insufficient"
+    statuses = {"a": "pass", "b": "not_judged", "c": "fail"}
+    assert weighted_score(statuses, {"a": 1, "b": 5, "c": 1}) == 0.5
+
+
+def test_holm_adjusts_step_down() -> None:
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def _compared(supplier: str, inst: str, improvement: float, seed: int) -> Compared:
+    kpis = (Kpi.DRY_TIME_SHARE, Kpi.CLEAN_TIME_SHARE, Kpi.SLIP_EXPOSURE, Kpi.DIRT_CAPTURE)
+    estimates = {k: _estimate(0.9, improvement, seed=seed + i) for i, k in enumerate(kpis)}
+    estimates[Kpi.WET_RECOVERY_P90] = _estimate(30.0, NAN)
+    return Compared(supplier, inst, estimates, {k: _baseline(k, True) for k in kpis}, 1.0)
+
+
+def test_the_comparison_tests_differences_and_says_no_difference_shown(registry: Registry) -> None:
+    contract = registry.contracts["skane-entrance-2026"]
+    same = [_compared("a", "a1", 0.5, 1), _compared("b", "b1", 0.5, 11)]
+    doc = compare(contract, "2026-10", same, 200, "h")
+    assert doc["no_difference_shown"] is True
+    assert all(t["outcome"] == NO_DIFFERENCE for t in doc["differences"])
+    apart = [_compared("a", "a1", 0.8, 1), _compared("b", "b1", 0.2, 11)]
+    doc = compare(contract, "2026-10", apart, 200, "h")
+    assert [r["supplier"] for r in doc["ranking"]] == ["a", "b"]
+    assert doc["ranking"][0]["better_than"] == ["b"] and doc["no_difference_shown"] is False
+    assert all(t["p_holm"] >= t["p"] for t in doc["differences"])
