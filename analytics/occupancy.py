@@ -8,42 +8,14 @@ clocks change (last Sunday of March: 23 hours; last Sunday of October: 25 hours)
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-from floorwatch.errors import InvalidRequest
+from floorwatch.localtime import LOCAL_TZ_NAME
 from floorwatch.registry.calendar import SchoolDays
 from floorwatch.registry.schema import OpeningHours
-
-LOCAL_TZ = ZoneInfo("Europe/Stockholm")
-LOCAL_TZ_NAME = "Europe/Stockholm"
-
-
-def local_midnight(day: date) -> datetime:
-    """00:00 local time (Europe/Stockholm) of a day, as an aware UTC datetime."""
-    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ).astimezone(ZoneInfo("UTC"))
-
-
-def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """A month "YYYY-MM" as [start, end) in UTC: from local midnight of the 1st to the next 1st."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", period)
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise InvalidRequest(f"period must look like 2026-10 (year-month), got {period!r}")
-    year, month = int(match.group(1)), int(match.group(2))
-    first = date(year, month, 1)
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return local_midnight(first), local_midnight(following)
-
-
-def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """Inclusive local days [first, last] as [start, end) in UTC."""
-    if last < first:
-        raise InvalidRequest(f"--to {last} is before --from {first}")
-    return local_midnight(first), local_midnight(last + timedelta(days=1))
 
 
 def minute_index(start: datetime, end: datetime) -> pd.DatetimeIndex:

@@ -45,15 +45,7 @@ from analytics.effects import BLOCK_DAYS, RESAMPLES, Estimate, estimate, stable_
 from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance, role_sensors
 from analytics.health import HealthRules, SensorHealth, SuspectInterval, sensor_health
 from analytics.kpis import COMPONENTS, KPI_INPUTS
-from analytics.occupancy import (
-    LOCAL_TZ,
-    daily_sums,
-    local_dates,
-    local_midnight,
-    minute_index,
-    occupied_mask,
-    period_bounds,
-)
+from analytics.occupancy import daily_sums, local_dates, minute_index, occupied_mask
 from analytics.payment import bonus_malus, judge, weighted_score, why_not_in_contract
 from analytics.trends import (
     DAILY_TREND_COLUMNS,
@@ -64,6 +56,7 @@ from analytics.trends import (
 from analytics.weather import daily_weather, station_sensor
 from floorwatch import __version__
 from floorwatch.errors import WorkerDied
+from floorwatch.localtime import LOCAL_TZ, local_midnight, next_month, period_bounds
 from floorwatch.readings import WEATHER_KINDS, Point
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import CONTRACT_KPIS, KPI_HIGHER_IS_BETTER, Contract, Kpi
@@ -138,18 +131,13 @@ class EntranceChunk:
     intervals: list[SuspectInterval]
 
 
-def _next_first(day: date) -> date:
-    """The first of the month after `day`."""
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
 def _months(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """[start, end) cut at local month starts."""
     chunks = []
     cursor = start
     while cursor < end:
         local = cursor.astimezone(LOCAL_TZ)
-        nxt_first = date(local.year + local.month // 12, local.month % 12 + 1, 1)
+        nxt_first = next_month(local.date())
         nxt = min(local_midnight(nxt_first), end)
         chunks.append((cursor, nxt))
         cursor = nxt
@@ -433,7 +421,7 @@ class Scorer:
         week_end = local_midnight(last_day + timedelta(days=7 - last_day.weekday()))
         extra = [(end, week_end)] if week_end > end else []
         if extra and self._months_ahead:  # the next month is read anyway: read all of it now
-            extra = _months(end, local_midnight(_next_first(_local_day(end))))
+            extra = _months(end, local_midnight(next_month(_local_day(end))))
         parts = chunks + extra
         total = len(contracts) * len(entrances) * len(parts)
         done = 0

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from analytics.occupancy import day_bounds
 from analytics.scorecard import PeriodResult, Scorer
+from floorwatch.localtime import day_bounds
 from floorwatch.registry import Registry
 from floorwatch.store import Store, open_store
 from simulators import load_scenario, simulate

@@ -16,10 +16,10 @@ import typer
 from typer.testing import CliRunner
 
 from analytics.cli import score, weather_app
-from analytics.occupancy import day_bounds, period_bounds
 from analytics.scorecard import Scorer, bonus_malus, weighted_score, write_results
 from floorwatch.cli import exit_code_of, main
 from floorwatch.errors import FloorwatchError
+from floorwatch.localtime import day_bounds, period_bounds
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import BonusMalus
 from floorwatch.store import open_store

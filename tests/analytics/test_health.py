@@ -21,7 +21,7 @@ from analytics.health import (
     merge_intervals,
 )
 from analytics.kpis import dry_time_share
-from analytics.occupancy import day_bounds
+from floorwatch.localtime import day_bounds
 from floorwatch.readings import Kind
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import Sensor, Zone

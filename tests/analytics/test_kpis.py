@@ -23,7 +23,8 @@ from analytics.kpis import (
     wet_recovery_p90,
 )
 from analytics.minutes import counts_on_minutes, interval_mask, state_on_minutes
-from analytics.occupancy import day_bounds, minute_index
+from analytics.occupancy import minute_index
+from floorwatch.localtime import day_bounds
 
 NAN = float("nan")
 

@@ -7,15 +7,9 @@ from datetime import UTC, date, datetime, time
 import pandas as pd
 import pytest
 
-from analytics.occupancy import (
-    day_bounds,
-    local_dates,
-    minute_index,
-    occupied_mask,
-    occupied_minutes,
-    period_bounds,
-)
+from analytics.occupancy import local_dates, minute_index, occupied_mask, occupied_minutes
 from floorwatch.errors import InvalidRequest
+from floorwatch.localtime import day_bounds, period_bounds
 from floorwatch.registry.calendar import SchoolDays
 from floorwatch.registry.schema import Calendar, DateSpan, OpeningHours
 

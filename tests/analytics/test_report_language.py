@@ -15,9 +15,9 @@ import pytest
 from matplotlib.text import Text
 
 import analytics.report as report
-from analytics.occupancy import day_bounds
 from analytics.report import build_report, write_report
 from floorwatch.i18n import catalogue_path
+from floorwatch.localtime import day_bounds
 
 THIN, NBSP = "\u202f", "\u00a0"
 # Words an English text cannot do without, and Swedish has not: any of them in the Swedish

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from analytics.kpis import Kpi
-from analytics.occupancy import day_bounds
 from analytics.scorecard import PeriodResult, Scorer
 from floorwatch.errors import WorkerDied
+from floorwatch.localtime import day_bounds
 from floorwatch.registry import Registry
 from floorwatch.store import Store, open_store
 from simulators import load_scenario, simulate

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from analytics.cli import results_json
-from analytics.occupancy import day_bounds
 from analytics.scorecard import Scorer
+from floorwatch.localtime import day_bounds
 from floorwatch.readings import Reading
 from floorwatch.registry import Registry
 from floorwatch.store import Store, open_store

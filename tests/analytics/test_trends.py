@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.occupancy import day_bounds, minute_index
+from analytics.occupancy import minute_index
 from analytics.trends import cleaning_events, daily_trend_components, weekly_trends
+from floorwatch.localtime import day_bounds
 
 
 def test_cleaning_events_from_dirt_drops_and_mopping() -> None:

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.occupancy import day_bounds
 from analytics.weather import daily_weather, parse_smhi, station_sensor
+from floorwatch.localtime import day_bounds
 from floorwatch.registry.schema import OpeningHours
 from floorwatch.store import open_store
 from tests.analytics.test_cli import floorwatch_main

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from analytics.kpis import Kpi, daily_components, kpis_from_components
-from analytics.occupancy import day_bounds, minute_index, occupied_mask
+from analytics.occupancy import minute_index, occupied_mask
 from floorwatch.errors import InvalidRequest, NotFound
+from floorwatch.localtime import day_bounds
 from floorwatch.registry import Registry
 from simulators import Scenario, simulate
 from simulators.counterfactual import ACTUAL, Counterfactual
