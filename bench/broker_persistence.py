@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import tempfile
 import threading
 import time
@@ -29,18 +28,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from bench.common import machine
+from bench.common import SNAPSHOT_PERSISTENCE, bench_broker, machine
 from tests.ingest.helpers import Publisher
 from tests.services import (
     COLLECTOR_USER,
-    MOSQUITTO_CONFIG,
     SIMULATOR_USER,
     TEST_PASSWORD,
     Mosquitto,
-    start_mosquitto,
 )
 
-OLD_SETTING = "autosave_interval 30"
+OLD_SETTING = SNAPSHOT_PERSISTENCE
 TOPIC = "floorwatch/up/bench-sensor"
 PAYLOAD = (
     b'{"readings":['
@@ -52,13 +49,7 @@ PAYLOAD = (
 def _broker(setting: str | None) -> Mosquitto:
     """A Mosquitto with the shipped config, or with its persistence lines replaced."""
     workdir = Path(tempfile.mkdtemp(prefix="floorwatch-bench-broker-")) / "mosquitto"
-    workdir.mkdir(parents=True)
-    config = (MOSQUITTO_CONFIG / "mosquitto.conf").read_text()
-    if setting is not None:
-        config = re.sub(r"^autosave_on_changes .*\n", "", config, flags=re.MULTILINE)
-        config = re.sub(r"^autosave_interval .*$", setting, config, flags=re.MULTILINE)
-        (workdir / "mosquitto.conf").write_text(config)
-    return start_mosquitto(workdir)
+    return bench_broker(workdir, setting)
 
 
 def _session(broker: Mosquitto, on_message: object = None) -> mqtt.Client:

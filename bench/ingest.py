@@ -1,7 +1,8 @@
 """Ingest throughput: MQTT (QoS 1, real Mosquitto) into SQLite and InfluxDB, and the ceiling.
 
-Every case runs on a fresh broker (tests.services.start_mosquitto: the shipped config) with the
-same load: `bench.load` publishes native messages in its own process and waits for every PUBACK.
+Every case runs on a fresh broker (bench.common.bench_broker: the shipped config with snapshot
+persistence, so that the consumer is measured, not the broker's disk) with the same load:
+`bench.load` publishes native messages in its own process and waits for every PUBACK.
 The consumer is either the ceiling (`bench.bare_subscriber`: paho, parse the JSON, nothing else)
 or `python -m floorwatch ingest` as a subprocess (one, or two sharing a subscription). The time is
 from the publisher's first publish until the consumer has everything: the bare subscriber's last
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Row, child_env, python_module
+from bench.common import Row, bench_broker, child_env, python_module
 from floorwatch.store import open_store
 from tests.services import (
     COLLECTOR_USER,
@@ -30,7 +31,6 @@ from tests.services import (
     InfluxDB,
     Mosquitto,
     start_influxdb,
-    start_mosquitto,
 )
 
 SECTION = "ingest"
@@ -142,7 +142,7 @@ def _messages_for(readings: int, per_message: int) -> int:
 
 def run_ceiling(workdir: Path, readings: int, per_message: int) -> Case:
     """The bare paho subscriber receiving the publisher's messages."""
-    broker = start_mosquitto(workdir / f"broker-{uuid.uuid4().hex[:6]}")
+    broker = bench_broker(workdir / f"broker-{uuid.uuid4().hex[:6]}")
     messages = _messages_for(readings, per_message)
     subscriber = subprocess.Popen(
         python_module(
@@ -182,7 +182,7 @@ def run_collectors(
     **settings: str,
 ) -> Case:
     """`collectors` x `floorwatch ingest` subprocesses storing the publisher's messages."""
-    broker = start_mosquitto(workdir / f"broker-{uuid.uuid4().hex[:6]}")
+    broker = bench_broker(workdir / f"broker-{uuid.uuid4().hex[:6]}")
     messages = _messages_for(readings, per_message)
     run = uuid.uuid4().hex[:6]
     started: list[subprocess.Popen[bytes]] = []

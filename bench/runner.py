@@ -19,7 +19,7 @@ from rich.table import Table
 
 from bench.common import REPO, Row, machine
 
-SECTIONS = ("ingest", "simulate", "score", "api")
+SECTIONS = ("ingest", "influx", "simulate", "score", "api")
 Section = Callable[[bool, Callable[[str], None]], list[Row]]
 
 
@@ -29,6 +29,10 @@ def _section(name: str) -> Section:
         from bench import ingest
 
         return ingest.run
+    if name == "influx":
+        from bench import influx
+
+        return influx.run
     if name == "simulate":
         from bench import simulate
 

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     store_timeout_s: float = Field(
         default=5.0, gt=0, description="collector: a store slower than this counts as down (spool)"
     )
+    influx_gzip_level: int = Field(
+        default=0,
+        ge=0,
+        le=9,
+        description="gzip level of the collector's InfluxDB writes: 0 (off) for loopback or a "
+        "LAN, where compressing costs more CPU than it saves; 1 over a slow link",
+    )
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificates for mqtts:// (unset: the system's)"
     )

@@ -25,6 +25,8 @@ import logging
 import queue
 import random
 import signal
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -53,6 +55,7 @@ from floorwatch.readings import QuarantineRecord, Reading
 from floorwatch.registry import Registry, load_registry
 from floorwatch.settings import Settings
 from floorwatch.store import Store
+from ingest.buffered_socket import BufferedSocket
 from ingest.counters import CountersSnapshot, IngestCounters
 from ingest.decoders import (
     NATIVE_PREFIX,
@@ -96,6 +99,11 @@ _AUTH_FAILURES = {"Bad user name or password", "Not authorized"}
 POISON_ATTEMPTS = 3
 REPLAY_RETRY_S = 30  # a spool replay that failed (not the store being away) is tried again then
 PRUNE_INTERVAL_S = 3_600  # quarantine retention is applied at start and hourly
+_PUBACK_HEAD = bytes([PacketTypes.PUBACK << 4, 2])  # fixed header of a PUBACK without properties
+# paho's loop() reads one packet per select(); up to this many more are read from the socket's
+# buffer before going round again (acks, keepalive)
+_READS_PER_POLL = 500
+_GATHER_S = 0.005  # how long the decoding thread lets messages gather when the inbox is empty
 
 
 def subscriptions(share_group: str | None) -> list[str]:
@@ -135,7 +143,12 @@ def open_collector_store(settings: Settings, sensor_tags: Any) -> Store:
         return SqliteStore(target.path, timeout_s=settings.store_timeout_s)
     from floorwatch.store.influx import InfluxStore
 
-    return InfluxStore(target, sensor_tags=sensor_tags, timeout_s=settings.store_timeout_s)
+    return InfluxStore(
+        target,
+        sensor_tags=sensor_tags,
+        timeout_s=settings.store_timeout_s,
+        gzip_level=settings.influx_gzip_level,
+    )
 
 
 @dataclass(slots=True)
@@ -388,6 +401,10 @@ class Collector:
             return
         self._ever_connected = True
         self._connection += 1
+        sock = client.socket()
+        if isinstance(sock, socket.socket) and not isinstance(sock, ssl.SSLSocket):
+            # TLS sockets buffer already; paho reads every packet in several recv() calls
+            client._sock = BufferedSocket(sock)
         topics = subscriptions(self.settings.share_group)
         if self.settings.mqtt.protocol_v5:
             # retainHandling 2: no retained copies at subscribe time (read live, once)
@@ -446,13 +463,23 @@ class Collector:
         """Send queued acks. Acks of messages from an earlier connection are dropped: the broker
         redelivers those, and after a reconnect their packet ids may name other messages."""
         client = self._client
+        pubacks = bytearray()
         while True:
             try:
                 connection, mid, qos = self._acks.get_nowait()
             except queue.Empty:
-                return
-            if connection == self._connection:
+                break
+            if connection != self._connection:
+                continue
+            if qos == 1:
+                pubacks += _PUBACK_HEAD + mid.to_bytes(2, "big")
+            else:
                 client.ack(mid, qos)
+        if pubacks:
+            # All PUBACKs in one write: paho's ack() costs two system calls per message. The bytes
+            # are the ones ack() queues: PUBACK, remaining length 2, the packet id (MQTT 5 leaves
+            # out the reason code for success, MQTT 5.0 section 3.4.2.1).
+            client._packet_queue(PacketTypes.PUBACK << 4, bytes(pubacks), 0, 1)
 
     def _network_loop(self) -> None:
         """The MQTT thread. A failure here stops the collector rather than leave it deaf."""
@@ -486,6 +513,13 @@ class Collector:
             rc = MQTTErrorCode.MQTT_ERR_SUCCESS
             while rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                 rc = client.loop(timeout=_NETWORK_POLL_S)
+                sock = client.socket()
+                pending = sock.pending if isinstance(sock, BufferedSocket) else None
+                reads = 0
+                while pending is not None and pending() and reads < _READS_PER_POLL:
+                    if (rc := client.loop_read()) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        break
+                    reads += 1
                 self._send_acks()
                 if client.is_connected():
                     backoff.reset()
@@ -671,10 +705,10 @@ class Collector:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not wait:
                     break
-                try:
-                    item = inbox.get(timeout=remaining)
-                except queue.Empty:
-                    break
+                # Let messages gather instead of waking for each one: a wake-up per message
+                # hands the GIL back and forth with the MQTT thread, which is the bottleneck.
+                time.sleep(min(remaining, _GATHER_S))
+                continue
             self._take(batch, item)
         return batch
 
@@ -1078,6 +1112,9 @@ class Collector:
             return
         self._registry = registry
         self._catalog = SensorCatalog(registry)
+        forget = getattr(self._store, "forget_sensor_tags", None)
+        if forget is not None:  # InfluxDB keeps location tags with each reading
+            forget()
         log.info(
             "event=registry_reloaded registry=%s sensors=%d",
             registry.content_hash[:12],
