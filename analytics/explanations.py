@@ -55,8 +55,6 @@ def _value(value: Any) -> str:
         return format_number(number, 2)
     if isinstance(value, list):  # nested explanations, e.g. a baseline's reasons
         return "; ".join(render(item) for item in value)
-    if isinstance(value, bool):
-        return str(value)
     if isinstance(value, int | float):
         return format_number(value, 0)
     return _(str(value))
