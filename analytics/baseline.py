@@ -7,10 +7,13 @@ slopes, on the school's reference entrances (which never get a solution; sibling
 left out so that one installation's contract never moves another's payment). Each entrance has
 its own intercept; the slopes are shared. The outcome's range is respected by the form:
 
-- wet minutes of the moisture-measured occupied minutes, dirty minutes of the dirt-measured ones
-  and wet passages of the counted passages: binomial GLM, logit link (a daily share stays 0..1);
-- inner dirt build-up (soiling-index points): log link with the upstream build-up as exposure
-  (expected inner build-up = upstream x exp(eta) >= 0).
+- what a solution is judged to avoid (`AVOIDED_OUTCOME`), without thresholds: the inner floor's
+  moisture above a dry floor's reading per measured minute, passages weighted by it per counted
+  passage, and inner dirt build-up (soiling-index points) per point of upstream build-up: log
+  link with the exposure as offset (expected = exposure x exp(eta) >= 0, quasi-Poisson);
+- what the KPI's expected untreated level is computed from (`LEVEL_OUTCOME`): wet minutes of
+  the moisture-measured occupied minutes, dirty minutes of the dirt-measured ones and wet
+  passages of the counted passages: binomial GLM, logit link (a daily share stays 0..1).
 
 Features (each standardised on the training days, centre and scale recorded): rain in opening
 hours (log1p mm, from three hours before opening), rain the day before (log1p mm), outside
@@ -46,59 +49,113 @@ from floorwatch.registry.schema import Kpi
 Family = Literal["binomial", "log"]
 
 
+FEATURES = ("rain_open", "rain_before", "outside_wet", "frost", "snow", "footfall")
+# The water reaching the inner floor follows the wetness at the door and the people walking
+# through it; rain at the station says the same less directly, and on a drizzly school's few wet
+# days its slopes extrapolate wildly (held-out CV(RMSE) in the hundreds).
+DOOR_FEATURES = ("outside_wet", "frost", "snow", "footfall")
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """A daily untreated outcome: `count` of `exposure` (binomial) or per unit of it (log)."""
+    """A daily untreated outcome: `count` of `exposure` (binomial) or per unit of it (log).
+    negligible: an expected outcome per unit of exposure below this is next to nothing to
+    avoid (an improvement on it says nothing)."""
 
     name: str
-    kpi: Kpi
     family: Family
     unit: str
     describe: str
     label: str  # the outcome's name in a sentence ("wet minutes")
+    exposure: str  # what the outcome is counted per, in the model's equation
+    negligible: float
+    features: tuple[str, ...] = FEATURES
 
 
 OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
         "wet_minutes",
-        Kpi.DRY_TIME_SHARE,
         "binomial",
         "minutes",
         N_("occupied minutes with the inner floor wet, of those with moisture data"),
         N_("wet minutes"),
+        "minutes with moisture data",
+        0.01,
     ),
     Outcome(
         "dirty_minutes",
-        Kpi.CLEAN_TIME_SHARE,
         "binomial",
         "minutes",
         N_("occupied minutes with the inner floor dirty, of those with dirt data"),
         N_("dirty minutes"),
+        "minutes with dirt data",
+        0.01,
     ),
     Outcome(
         "wet_passages",
-        Kpi.SLIP_EXPOSURE,
         "binomial",
         "passages",
         N_("passages while the inner floor was wet, of the counted passages"),
         N_("wet passages"),
+        "counted passages",
+        0.01,
     ),
     Outcome(
         "inner_buildup",
-        Kpi.DIRT_CAPTURE,
         "log",
         "soiling-index points",
         N_("inner dirt build-up, per point of upstream build-up"),
         N_("inner build-up"),
+        "upstream build-up",
+        0.01,
+    ),
+    Outcome(
+        "moisture_excess",
+        "log",
+        "moisture %-minutes",
+        N_("inner moisture above a dry floor's reading, per occupied minute with moisture data"),
+        N_("inner moisture"),
+        "minutes with moisture data",
+        0.1,  # % per minute: one minute in a hundred 10 points above dry
+        DOOR_FEATURES,
+    ),
+    Outcome(
+        "wet_passage_load",
+        "log",
+        "passages x moisture fraction",
+        N_("passages weighted by the inner floor's moisture above dry, per counted passage"),
+        N_("passages on a moist floor"),
+        "counted passages",
+        0.001,
+        DOOR_FEATURES,
     ),
 )
-OUTCOME_BY_KPI: Mapping[Kpi, Outcome] = {o.kpi: o for o in OUTCOMES}
+OUTCOME_NAMED: Mapping[str, Outcome] = {o.name: o for o in OUTCOMES}
+# What the solution is judged to avoid, per KPI: the water and the dirt that reach the inner
+# floor, without a threshold. A share of wet minutes avoided depends on how close the school's
+# floors sit to the wet threshold (the same mat that keeps a drizzly school's floor below it
+# avoids a third of a rainy school's wet minutes); a share of the water or dirt avoided does
+# not, so identical solutions at wet and dry schools earn alike.
+AVOIDED_OUTCOME: Mapping[Kpi, str] = {
+    Kpi.DRY_TIME_SHARE: "moisture_excess",
+    Kpi.WET_RECOVERY_P90: "moisture_excess",
+    Kpi.SLIP_EXPOSURE: "wet_passage_load",
+    Kpi.CLEAN_TIME_SHARE: "inner_buildup",
+    Kpi.DIRT_CAPTURE: "inner_buildup",
+}
+# The outcome whose expected untreated value gives the KPI's expected untreated level (shown
+# next to the measured level; wet recovery, a percentile of lengths, has none).
+LEVEL_OUTCOME: Mapping[Kpi, str] = {
+    Kpi.DRY_TIME_SHARE: "wet_minutes",
+    Kpi.CLEAN_TIME_SHARE: "dirty_minutes",
+    Kpi.SLIP_EXPOSURE: "wet_passages",
+    Kpi.DIRT_CAPTURE: "inner_buildup",
+}
 
-FEATURES = ("rain_open", "rain_before", "outside_wet", "frost", "snow", "footfall")
 FEATURE_TEXT = {
     "rain_open": "log(1 + rain mm from 3 h before opening to closing)",
     "rain_before": "log(1 + rain mm the day before)",
-    "outside_wet": "mean outside moisture % in opening hours",
+    "outside_wet": "log(1 + mean outside moisture % in opening hours)",
     "frost": "degrees below 0 degC (mean air temperature in opening hours)",
     "snow": "snow depth (m)",
     "footfall": "log(1 + passages)",
@@ -112,7 +169,7 @@ FOLDS = 5
 SUFFICIENCY = {
     "min_own_days": 10,  # the entrance's own school days without a solution
     "min_days": 20,  # own and reference days together
-    "min_event_days": 5,  # days with the outcome above 0 (a wet day, a dirty day)
+    "min_event_days": 5,  # days with more of the outcome than next to nothing (`negligible`)
     "max_out_of_range_share": 0.4,  # reporting days with a feature outside the training range
 }
 ACCEPTANCE = {"max_cv_rmse": 1.0, "max_abs_nmbe": 0.15}
@@ -126,6 +183,8 @@ def daily_outcomes(daily: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarra
         "dirty_minutes": (col["dirt_minutes"] - col["clean_minutes"], col["dirt_minutes"]),
         "wet_passages": (col["wet_passages"], col["passages_known"]),
         "inner_buildup": (col["inner_buildup"], col["upstream_buildup"]),
+        "moisture_excess": (col["moisture_excess"], col["moisture_minutes"]),
+        "wet_passage_load": (col["wet_passage_load"], col["passages_known"]),
     }
 
 
@@ -138,7 +197,7 @@ def feature_frame(features: pd.DataFrame) -> pd.DataFrame:
         {
             "rain_open": np.log1p(np.clip(get.get("precip_open_mm", nan), 0, None)),
             "rain_before": np.log1p(np.clip(get.get("precip_prev_day_mm", nan), 0, None)),
-            "outside_wet": get.get("outside_moisture", nan),
+            "outside_wet": np.log1p(np.clip(get.get("outside_moisture", nan), 0, None)),
             "frost": np.where(np.isnan(temp), np.nan, np.clip(-temp, 0, None)),
             "snow": get.get("snow_depth_m", nan),
             "footfall": np.log1p(np.clip(get.get("passages", nan), 0, None)),
@@ -171,9 +230,13 @@ def fit_glm(
     Returns coefficients (replicates x p)."""
     b, p = weights.shape[0], x.shape[1]
     beta = np.zeros((b, p)) if start is None else np.broadcast_to(start, (b, p)).copy()
-    if start is None and family == "binomial":
-        share = np.clip(np.sum(y) / max(np.sum(exposure), 1e-9), 1e-4, 1 - 1e-4)
-        beta[:, 0] = np.log(share / (1 - share))  # x[:, 0] is an intercept column
+    if start is None:  # x[:, 0] is an intercept column: start it at the overall rate
+        rate = max(float(np.sum(np.clip(y, 0, None))), 1e-9) / max(np.sum(exposure), 1e-9)
+        if family == "binomial":
+            share = np.clip(rate, 1e-4, 1 - 1e-4)
+            beta[:, 0] = np.log(share / (1 - share))
+        else:
+            beta[:, 0] = np.log(rate)
     ok = exposure > 0
     for _ in range(iterations):
         eta = np.clip(beta @ x.T, -30.0, 30.0)
@@ -258,7 +321,7 @@ class Baseline:
         form = (
             f"binomial GLM, logit link: {o.describe}"
             if o.family == "binomial"
-            else f"log-link GLM (quasi-Poisson) with upstream build-up as exposure: {o.describe}"
+            else f"log-link GLM (quasi-Poisson) with {o.exposure} as exposure: {o.describe}"
         )
         doc: dict[str, Any] = {
             "outcome": o.name,
@@ -268,7 +331,7 @@ class Baseline:
                 f"{link}(expected share) = intercept[entrance] + sum(coefficient * "
                 "(feature - centre) / scale)"
                 if o.family == "binomial"
-                else "expected inner build-up = upstream build-up * exp(intercept[entrance] + "
+                else f"expected {o.label} = {o.exposure} * exp(intercept[entrance] + "
                 "sum(coefficient * (feature - centre) / scale))"
             ),
             "ridge": f"{RIDGE_DAYS:g} mean day's weight per slope; intercepts unpenalised",
@@ -300,9 +363,9 @@ class Baseline:
         return doc
 
 
-def _design(entrances: list[str], values: pd.DataFrame) -> Design:
+def _design(entrances: list[str], values: pd.DataFrame, features: tuple[str, ...]) -> Design:
     keep, centers, scales, lows, highs = [], [], [], [], []
-    for name in FEATURES:
+    for name in features:
         column = values[name].to_numpy(dtype=float)
         known = column[np.isfinite(column)]
         if len(known) < 2 or float(np.std(known)) < 1e-9:
@@ -335,10 +398,12 @@ def fit_baseline(
     if outcome.family == "binomial":
         y = np.clip(y, 0.0, exposure)
     days = pd.DatetimeIndex(rows["day"].to_numpy())
+    # a day "with the outcome" has more of it than next to nothing (not sensor noise alone)
+    event_days = int(np.sum(y > outcome.negligible * exposure))
     training: dict[str, Any] = {
         "own_days": int(own.sum()),
         "reference_days": int((~own).sum()),
-        "event_days": int(np.sum(y > 0)),
+        "event_days": event_days,
         "entrances": sorted(set(rows["entrance"])),
         "from": days.min().date().isoformat() if len(days) else None,
         "to": days.max().date().isoformat() if len(days) else None,
@@ -359,12 +424,12 @@ def fit_baseline(
                 {"days": len(rows), "needed": s["min_days"]},
             )
         )
-    if np.sum(y > 0) < s["min_event_days"]:
+    if event_days < s["min_event_days"]:
         reasons.append(
             Explanation(
                 N_("{days} baseline days with {outcome} (at least {needed} needed)"),
                 {
-                    "days": int(np.sum(y > 0)),
+                    "days": event_days,
                     "outcome": outcome.label,
                     "needed": s["min_event_days"],
                 },
@@ -373,7 +438,7 @@ def fit_baseline(
     if reasons and own.sum() == 0:
         return Baseline(outcome, entrance, None, None, training, {}, reasons)
     entrances = sorted(set(rows["entrance"]))
-    design = _design(entrances, rows)
+    design = _design(entrances, rows, outcome.features)
     x = design.matrix(rows["entrance"].to_numpy(), rows)
     penalty = np.concatenate([np.zeros(len(entrances)), np.ones(len(design.features))])
     beta = fit_glm(x, y, exposure, outcome.family, np.ones((1, len(y))), penalty)[0]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from analytics.baseline import Baseline
-from analytics.effects import MIN_EXPECTED_SHARE, Estimate
+from analytics.effects import Estimate
 from floorwatch.registry.schema import IMPROVEMENT_KPIS, Contract, Kpi
 
 ALPHA = 0.05
@@ -83,7 +83,7 @@ def _effects(
             est, base = item.estimates[kpi], item.baselines.get(kpi)
             if base is None or not base.accepted:
                 reason = "baseline not accepted"
-            elif not est.expected_share >= MIN_EXPECTED_SHARE:
+            elif est.negligible:
                 reason = "next to nothing to avoid without the solution"
             elif not math.isfinite(est.improvement.value):
                 reason = "no improvement could be computed"

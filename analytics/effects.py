@@ -2,10 +2,12 @@
 the improvement, each with a 95 % interval that includes the baseline model's own uncertainty.
 
 Measured: the KPI from the summed daily components (`analytics.kpis`). Expected untreated: the
-same KPI with the outcome replaced by the baseline's prediction (`analytics.baseline`) for the
-same days, weather and footfall. Improvement: 1 - measured outcome / expected untreated outcome
-(the share of the expected wet minutes, dirty minutes, wet passages or inner build-up that the
-solution avoided), bounded to -1..1 (-1: twice the untreated outcome or worse).
+same KPI with its level outcome (wet minutes, dirty minutes, wet passages, inner build-up:
+`LEVEL_OUTCOME`) replaced by the baseline's prediction (`analytics.baseline`) for the same days,
+weather and footfall. Improvement: 1 - measured / expected untreated of the outcome the KPI's
+solution is judged to avoid (`AVOIDED_OUTCOME`: the inner floor's moisture above dry, passages
+on it, inner dirt build-up), the share of it the solution avoided, bounded to -1..1 (-1: twice
+the untreated outcome or worse).
 
 Intervals: percentile bootstrap. Reporting days are resampled in circular blocks of 7 days
 (days are correlated through the weather), and in the same replicate the baseline is refitted on
@@ -24,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from analytics.baseline import (
-    OUTCOME_BY_KPI,
+    AVOIDED_OUTCOME,
+    LEVEL_OUTCOME,
     Baseline,
     daily_outcomes,
     model_error,
@@ -35,9 +38,6 @@ from floorwatch.registry.schema import CONTRACT_KPIS, Kpi
 
 RESAMPLES = 200
 BLOCK_DAYS = 7
-# An improvement on next to nothing is not a result: below this share of the exposure expected
-# (1 % of the measured minutes wet, say) the KPI is judged on its measured level.
-MIN_EXPECTED_SHARE = 0.01
 IMPROVEMENT_FLOOR = -1.0
 
 NAN = float("nan")
@@ -59,7 +59,8 @@ class Estimate:
     judged_measured: Interval
     expected: Interval
     improvement: Interval
-    expected_share: float  # expected untreated outcome / exposure (how much there was to avoid)
+    expected_share: float  # expected untreated avoided outcome / exposure (how much to avoid)
+    negligible: bool  # expected_share below its outcome's `negligible`: nothing to avoid
     replicates: np.ndarray  # bootstrap replicates of the improvement (for the comparison)
     events: int  # wet episodes (wet recovery), else days with the outcome
 
@@ -134,18 +135,48 @@ def _level(kpi: Kpi, outcome: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     return 1.0 - share
 
 
+@dataclass(frozen=True)
+class _Expected:
+    """A baseline's expected untreated outcome over the days: point and bootstrap replicates."""
+
+    point: np.ndarray  # per day
+    replicates: np.ndarray  # resamples x days
+
+
+def _expected(
+    baseline: Baseline,
+    features: pd.DataFrame,
+    exposure: np.ndarray,
+    seed: int,
+    resamples: int,
+) -> _Expected:
+    name = baseline.outcome.name
+    assert baseline.beta is not None
+    point = baseline.predict(features, exposure, baseline.beta[None, :])[0]
+    betas = refit_replicates(baseline, resamples, stable_seed(str(seed), name))
+    mu = baseline.predict(features, exposure, betas)
+    # what refitting cannot see, the model's error on held-out days can: each replicate's
+    # expected outcome is scaled by a draw of that error (`model_error`)
+    rng = np.random.default_rng(stable_seed(str(seed), name, "error"))
+    error = rng.normal(0.0, model_error(baseline), size=(resamples, 1))
+    mu = mu * np.clip(1.0 + error, 0.05, None)
+    if baseline.outcome.family == "binomial":  # never more wet minutes than minutes
+        mu = np.minimum(mu, exposure[None, :])
+    return _Expected(point, mu)
+
+
 def estimate(
     daily: pd.DataFrame,
     episodes: pd.DataFrame,
     features: pd.DataFrame,
-    baselines: Mapping[Kpi, Baseline],
+    baselines: Mapping[str, Baseline],
     relief: Mapping[Kpi, np.ndarray],
     seed: int,
     resamples: int = RESAMPLES,
     resolution_min: float = 0.0,
 ) -> dict[Kpi, Estimate]:
     """The contract KPIs of one installation over the days of `daily` (COMPONENTS per day).
-    features: `analytics.baseline.feature_frame` of the same days; baselines: per KPI the
+    features: `analytics.baseline.feature_frame` of the same days; baselines: per outcome the
     entrance's fitted baseline (accepted or not: it is shown either way); relief: per KPI the
     days (bool per row of `daily`) the contract excuses from its measured level;
     resolution_min: how long an episode's start or end can hide between two moisture reports
@@ -156,6 +187,16 @@ def estimate(
     boot = _boot_measured(daily, counts)
     boot[Kpi.WET_RECOVERY_P90] = _boot_p90(daily, episodes, counts)
     outcomes = daily_outcomes(daily)
+    drawn: dict[str, _Expected] = {}
+
+    def expected_of(name: str | None) -> _Expected | None:
+        baseline = baselines.get(name) if name is not None else None
+        if name is None or baseline is None or baseline.beta is None or not n:
+            return None
+        if name not in drawn:
+            drawn[name] = _expected(baseline, features, outcomes[name][1], seed, resamples)
+        return drawn[name]
+
     result: dict[Kpi, Estimate] = {}
     for kpi in CONTRACT_KPIS:
         measured = _interval(boot[kpi], float(raw[kpi]))
@@ -178,34 +219,26 @@ def estimate(
         nothing = Interval(NAN, NAN, NAN)
         expected, improvement, share = nothing, nothing, NAN
         replicates = np.full(resamples, np.nan)
-        events = len(episodes) if kpi == Kpi.WET_RECOVERY_P90 else 0
-        baseline = baselines.get(kpi)
-        outcome = OUTCOME_BY_KPI.get(kpi)
-        if outcome is not None:
-            y, exposure = outcomes[outcome.name]
-            events = int(np.sum(y > 0))
-        if baseline is not None and baseline.beta is not None and outcome is not None and n:
-            y, exposure = outcomes[outcome.name]
-            point_mu = baseline.predict(features, exposure, baseline.beta[None, :])[0]
-            betas = refit_replicates(baseline, resamples, stable_seed(str(seed), outcome.name))
-            mu = baseline.predict(features, exposure, betas)
-            # what refitting cannot see, the model's error on held-out days can: each replicate's
-            # expected outcome is scaled by a draw of that error (`model_error`)
-            rng = np.random.default_rng(stable_seed(str(seed), outcome.name, "error"))
-            error = rng.normal(0.0, model_error(baseline), size=(resamples, 1))
-            mu = mu * np.clip(1.0 + error, 0.05, None)
-            if outcome.family == "binomial":  # never more wet minutes than minutes
-                mu = np.minimum(mu, exposure[None, :])
-            total_mu = float(point_mu.sum())
-            total_exposure = float(exposure.sum())
-            boot_mu = np.sum(counts * mu, axis=1)
-            boot_y = np.maximum(counts @ y, 0.0)  # net build-up below 0 is noise: none
-            boot_exposure = counts @ exposure
+        level_name = LEVEL_OUTCOME.get(kpi)
+        level = expected_of(level_name)
+        if level is not None and level_name is not None:
+            _, exposure = outcomes[level_name]
             expected = _interval(
-                _level(kpi, boot_mu, boot_exposure),
-                float(_level(kpi, np.array([total_mu]), np.array([total_exposure]))[0]),
+                _level(kpi, np.sum(counts * level.replicates, axis=1), counts @ exposure),
+                float(_level(kpi, np.array([level.point.sum()]), np.array([exposure.sum()]))[0]),
             )
+        avoided_name = AVOIDED_OUTCOME[kpi]
+        y, exposure = outcomes[avoided_name]
+        events = len(episodes) if kpi == Kpi.WET_RECOVERY_P90 else int(np.sum(y > 0))
+        avoided = expected_of(avoided_name)
+        negligible = False
+        if avoided is not None:
+            total_mu = float(avoided.point.sum())
+            total_exposure = float(exposure.sum())
+            boot_mu = np.sum(counts * avoided.replicates, axis=1)
+            boot_y = np.maximum(counts @ y, 0.0)  # net build-up below 0 is noise: none
             share = total_mu / total_exposure if total_exposure > 0 else NAN
+            negligible = not share >= baselines[avoided_name].outcome.negligible
             with np.errstate(divide="ignore", invalid="ignore"):
                 replicates = np.clip(
                     np.where(boot_mu > 0, 1.0 - boot_y / boot_mu, np.nan), IMPROVEMENT_FLOOR, 1.0
@@ -214,7 +247,9 @@ def estimate(
             improvement = _interval(
                 replicates, float(np.clip(point, IMPROVEMENT_FLOOR, 1.0)) if total_mu > 0 else NAN
             )
-        result[kpi] = Estimate(measured, judged, expected, improvement, share, replicates, events)
+        result[kpi] = Estimate(
+            measured, judged, expected, improvement, share, negligible, replicates, events
+        )
     return result
 
 

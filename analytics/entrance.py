@@ -117,7 +117,7 @@ class EntranceMinutes:
         return pd.DataFrame({"outside_moisture": mean}, index=frame.index)
 
     def components(
-        self, wet_threshold: float, dirt_threshold: float
+        self, wet_threshold: float, dirt_threshold: float, dry_reading: float
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Daily KPI components and wet episodes (`analytics.kpis.daily_components`)."""
         return daily_components(
@@ -130,6 +130,7 @@ class EntranceMinutes:
             wet_threshold,
             dirt_threshold,
             self.days,
+            dry_reading,
         )
 
 

@@ -173,6 +173,14 @@ def _capture(inner: float, upstream: float, passages: float) -> float:
     return max(-1.0, 1.0 - per_k_inner / per_k_upstream)
 
 
+def moisture_excess(moisture: ArrayLike, dry_reading: float) -> np.ndarray:
+    """Per minute, moisture % above `dry_reading` (% a dry floor reads), 0 at or below it, NaN
+    where moisture is missing. Threshold-free where a solution acts: with less water on the
+    floor it falls in proportion, whether the floor would have been just wet or soaked."""
+    m = _arr(moisture)
+    return np.where(np.isnan(m), np.nan, np.clip(m - dry_reading, 0.0, None))
+
+
 def data_availability(received: float, expected: float) -> float:
     """Readings received / readings expected (share 0..1, capped at 1); NaN if none expected."""
     return min(1.0, received / expected) if expected > 0 else float("nan")
@@ -191,6 +199,8 @@ COMPONENTS = [
     "capture_passages",
     "inner_buildup",
     "upstream_buildup",
+    "moisture_excess",
+    "wet_passage_load",
 ]
 
 
@@ -204,11 +214,19 @@ def daily_components(
     wet_threshold: float,
     dirt_threshold: float,
     days: np.ndarray | None = None,
+    dry_reading: float = 2.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per local day (index `day`, datetime64[D]) the sums the KPIs are ratios of (columns
     COMPONENTS: minutes, passages, build-up points), and the wet episodes with the local day
     each starts on (columns day, minutes). Days are those of `index` (UTC minutes); `days`, if
-    given, are its local dates already computed."""
+    given, are its local dates already computed.
+
+    Two sums measure the water on the inner floor without a threshold, so that how much of it a
+    solution avoids does not depend on how close a school's floors sit to the wet threshold
+    (`moisture_excess`): moisture_excess, the moisture % above `dry_reading` (what a dry
+    floor reads, sensor noise included) summed over occupied minutes with moisture data, in
+    %-minutes; wet_passage_load, passages weighted by that excess in moisture fractions
+    (passage x (moisture % - dry_reading) / 100)."""
     occ = _bool(occupied)
     m, d, up, p = _arr(inner_moisture), _arr(inner_dirt), _arr(upstream_dirt), _arr(passages)
     days = local_dates(index) if days is None else days
@@ -216,6 +234,7 @@ def daily_components(
     d_ok = occ & ~np.isnan(d)
     slip_ok = m_ok & ~np.isnan(p)
     inner_rise, up_rise, cap_p = _capture_parts(dirt_buildup(d), dirt_buildup(up), p, occ)
+    excess = moisture_excess(m, dry_reading)
     daily = daily_sums(
         days,
         {
@@ -230,6 +249,8 @@ def daily_components(
             "capture_passages": cap_p,
             "inner_buildup": inner_rise,
             "upstream_buildup": up_rise,
+            "moisture_excess": np.where(m_ok, excess, 0.0),
+            "wet_passage_load": np.where(slip_ok, p * excess / 100.0, 0.0),
         },
     )
     episodes = wet_episodes(m, occ, wet_threshold)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics.baseline import Baseline
-from analytics.effects import MIN_EXPECTED_SHARE, Estimate, Interval
+from analytics.effects import Estimate, Interval
 from analytics.explanations import Explanation, styled
 from floorwatch.i18n import N_
 from floorwatch.registry.schema import (
@@ -109,13 +109,12 @@ def why_baseline_failed(reasons: list[Explanation]) -> Explanation:
     )
 
 
-def why_nothing_to_avoid(share: float) -> Explanation:
+def why_nothing_to_avoid() -> Explanation:
     return Explanation(
         N_(
             "judged on the measured level: without the solution the baseline expects next to "
-            "nothing to avoid ({share} of the measured time), so an improvement says nothing"
-        ),
-        {"share": styled("percent1", share)},
+            "nothing to avoid, so an improvement says nothing"
+        )
     )
 
 
@@ -162,13 +161,23 @@ def judge(
             "insufficient",
             (why_insufficient_data(availability, min_availability),),
         )
+    if kpi == Kpi.WET_RECOVERY_P90 and estimate.events == 0:
+        pass_without = terms.no_events == NoEvents.PASS
+        status = "pass" if pass_without else "not_judged"
+        return Judgement(
+            "no_events",
+            estimate.measured,
+            terms.target,
+            status,
+            (why_no_wet_episodes(pass_without),),
+        )
     fallback: tuple[Explanation, ...] = ()
     if terms.basis == Basis.IMPROVEMENT and terms.improvement_target is not None:
         if baseline is None or not baseline.accepted:
             reasons = baseline.reasons if baseline is not None else [why_no_baseline_days()]
             fallback = (why_baseline_failed(reasons),)
-        elif not estimate.expected_share >= MIN_EXPECTED_SHARE:
-            fallback = (why_nothing_to_avoid(estimate.expected_share),)
+        elif estimate.negligible:
+            fallback = (why_nothing_to_avoid(),)
         elif math.isfinite(estimate.improvement.value):
             value = estimate.improvement
             passed = value.value >= terms.improvement_target
@@ -179,15 +188,10 @@ def judge(
                 "pass" if passed else "fail",
                 (why_improvement(value.value, terms.improvement_target, passed),),
             )
-    use_relief = terms.basis == Basis.MEASURED and relief_days > 0
+    # relief excuses days from the measured level, also where an improvement could not be judged
+    use_relief = relief_days > 0
     value = estimate.judged_measured if use_relief else estimate.measured
     on = "measured_with_relief" if use_relief else "measured"
-    if kpi == Kpi.WET_RECOVERY_P90 and estimate.events == 0:
-        pass_without = terms.no_events == NoEvents.PASS
-        status = "pass" if pass_without else "not_judged"
-        return Judgement(
-            "no_events", value, terms.target, status, (why_no_wet_episodes(pass_without),)
-        )
     if not math.isfinite(value.value):
         return Judgement(on, value, terms.target, "insufficient", (why_no_value(),))
     passed = value.value >= terms.target if higher else value.value <= terms.target

@@ -153,8 +153,9 @@ def league_chart(comparison: dict[str, Any]) -> str:
 
 
 def expected_chart(result: PeriodResult) -> str:
-    """Per installation, per week: wet minutes measured against what its baseline expects
-    without the solution."""
+    """Per installation, per week: the inner floor's moisture above dry (what dry time and wet
+    recovery are judged to avoid) measured against what its baseline expects without the
+    solution."""
     cards = sorted(result.scorecards, key=lambda c: c.document["installation"])
     cards = [c for c in cards if not c.weekly.empty]
     if not cards:
@@ -168,11 +169,15 @@ def expected_chart(result: PeriodResult) -> str:
         weekly = card.weekly
         weeks = pd.DatetimeIndex(weekly.index)
         ax.plot(
-            weeks, weekly["wet_minutes_measured"], "o-", color="#0969da", label=_("wet minutes")
+            weeks,
+            weekly["moisture_excess_measured"],
+            "o-",
+            color="#0969da",
+            label=_("moisture above dry, %-minutes"),
         )
         ax.plot(
             weeks,
-            weekly["wet_minutes_expected"],
+            weekly["moisture_excess_expected"],
             "o--",
             color="#8c959f",
             label=_("expected untreated"),
@@ -521,16 +526,19 @@ METHOD_ITEMS = [
         "floor would have been without the solution, from the day's weather (SMHI rain in and "
         "before opening hours, frost, snow), the wetness outside the door and footfall, fitted on "
         "the entrance's own days before the installation and its school's reference entrances. "
-        "Its form keeps values in range (a logistic model for shares of minutes and passages, a "
-        "log-link model for dirt build-up); its coefficients and fit are in every scorecard. It "
+        "Its form keeps values in range (a log-link model for moisture and dirt, a logistic "
+        "model for shares of minutes and passages); its coefficients and fit are in every "
+        "scorecard. It "
         "is accepted only if it predicts held-out baseline days well enough and had enough days, "
         "and wet days, to learn from."
     ),
     N_(
-        "<b>Judging</b>: each KPI as the contract says: on improvement (the share of the "
-        "expected untreated wet minutes, dirty minutes, wet passages or inner dirt build-up the "
-        "solution avoided) or on the measured level against the target, leaving out the days the "
-        "contract's weather relief excuses. A KPI whose baseline is not accepted is judged on its "
+        "<b>Judging</b>: each KPI as the contract says: on improvement (the share of the water "
+        "and dirt the baseline expects on the inner floor without the solution that it avoided: "
+        "moisture above a dry floor's reading, passages over it, dirt build-up; without a "
+        "threshold, so the same solution earns alike at a rainy and a dry school) or on the "
+        "measured level against the target, leaving out the days the contract's weather relief "
+        "excuses. A KPI whose baseline is not accepted is judged on its "
         "measured level, and the scorecard says why. A period without wet episodes is judged as "
         "the contract says. Payment depends only on the installation's own data, never on other "
         "suppliers' schools."
@@ -588,8 +596,9 @@ def _build_report(result: PeriodResult, registry: Registry, lang: str) -> str:
         "(seeded bootstrap, deterministic model fits)."
     ).format(command=f"<code>floorwatch score --period {_e(result.period)} --format json</code>")
     expected_note = _(
-        "Per installation and week: wet minutes in school hours measured (solid) and what its "
-        "own baseline expects without the solution for the same weather and footfall (dashed)."
+        "Per installation and week: the inner floor's moisture above a dry floor's reading, "
+        "summed over school hours (%-minutes), measured (solid) and what its own baseline "
+        "expects without the solution for the same weather and footfall (dashed)."
     )
     rain_note = _(
         "Bars: daily rain at the school's SMHI station. Lines: minutes per day the inner floor "

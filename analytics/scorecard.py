@@ -33,7 +33,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.baseline import (
+    AVOIDED_OUTCOME,
     FEATURES,
+    LEVEL_OUTCOME,
     OUTCOMES,
     Baseline,
     daily_outcomes,
@@ -227,7 +229,7 @@ class PeriodResult:
         return results_to_points(self, registry)
 
 
-ChunkKey = tuple[str, datetime, datetime, float, float, float]
+ChunkKey = tuple[str, datetime, datetime, float, float, float, float]
 ReadKey = tuple[str, datetime, datetime]
 
 
@@ -239,6 +241,7 @@ def _chunk_key(entrance_id: str, start: datetime, end: datetime, contract: Contr
         end,
         contract.wet_threshold,
         contract.dirt_threshold,
+        contract.dry_reading,
         contract.min_data_availability,
     )
 
@@ -363,7 +366,9 @@ class Scorer:
             contract.min_data_availability,
             self.rules,
         )
-        daily, episodes = prepared.components(contract.wet_threshold, contract.dirt_threshold)
+        daily, episodes = prepared.components(
+            contract.wet_threshold, contract.dirt_threshold, contract.dry_reading
+        )
         chunk = EntranceChunk(
             entrance_id,
             start,
@@ -634,8 +639,9 @@ class Scorer:
             )
             weekly = _weekly_expected(own, own_features, baselines)
             result.scorecards.append(InstallationResult(document, own, own_episodes, weekly))
+            judged_baselines = {k: baselines[AVOIDED_OUTCOME[k]] for k in CONTRACT_KPIS}
             compared.append(
-                Compared(inst.supplier, inst.id, estimates, baselines, document["score"])
+                Compared(inst.supplier, inst.id, estimates, judged_baselines, document["score"])
             )
         result.comparisons[contract.id] = compare(
             contract, result.period, compared, self.resamples, self.registry.content_hash
@@ -656,9 +662,9 @@ class Scorer:
         features: dict[str, pd.DataFrame],
         reporting: pd.DataFrame,
         end: datetime,
-    ) -> dict[Kpi, Baseline]:
-        """The installation's baselines from the untreated school days of `sources` (up to
-        TRAINING_LOOKBACK before it starts)."""
+    ) -> dict[str, Baseline]:
+        """The installation's baselines, per outcome, from the untreated school days of
+        `sources` (up to TRAINING_LOOKBACK before it starts)."""
         first = inst.start - TRAINING_LOOKBACK
         last = _local_day(end - timedelta(seconds=1))
         frames = []
@@ -685,7 +691,7 @@ class Scorer:
                 frame[f"{name}__exposure"] = exposure
             frames.append(frame)
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        out: dict[Kpi, Baseline] = {}
+        out: dict[str, Baseline] = {}
         for outcome in OUTCOMES:
             if rows.empty:
                 part = pd.DataFrame(columns=["entrance", "day", "count", "exposure", *FEATURES])
@@ -694,7 +700,7 @@ class Scorer:
                     count=rows[f"{outcome.name}__count"].to_numpy(),
                     exposure=rows[f"{outcome.name}__exposure"].to_numpy(),
                 )
-            out[outcome.kpi] = fit_baseline(outcome, inst.entrance, part, reporting)
+            out[outcome.name] = fit_baseline(outcome, inst.entrance, part, reporting)
         return out
 
     def _document(
@@ -704,7 +710,7 @@ class Scorer:
         result: PeriodResult,
         own: pd.DataFrame,
         estimates: dict[Kpi, Estimate],
-        baselines: dict[Kpi, Baseline],
+        baselines: dict[str, Baseline],
         relief: dict[Kpi, np.ndarray],
         health: dict[str, SensorHealth],
         intervals: list[SuspectInterval],
@@ -726,7 +732,13 @@ class Scorer:
             if not touched:
                 availability = float("nan")
             est = estimates[kpi]
-            baseline = baselines.get(kpi)
+            baseline = baselines.get(AVOIDED_OUTCOME[kpi])
+            level_name = LEVEL_OUTCOME.get(kpi)
+            level_baseline = (
+                baselines.get(level_name)
+                if level_name is not None and level_name != AVOIDED_OUTCOME[kpi]
+                else None
+            )
             excused = relief.get(kpi)
             excused_days = (
                 [pd.Timestamp(d).date().isoformat() for d in own.index[excused]]
@@ -749,6 +761,9 @@ class Scorer:
                 "sensors": sorted(touched),
                 "relief_days": excused_days,
                 "baseline": baseline.describe() if baseline is not None else None,
+                "level_baseline": (
+                    level_baseline.describe() if level_baseline is not None else None
+                ),
             }
             if terms is None:
                 entry.update(
@@ -920,7 +935,7 @@ def _relief_days(
 
 
 def _weekly_expected(
-    own: pd.DataFrame, features: pd.DataFrame, baselines: dict[Kpi, Baseline]
+    own: pd.DataFrame, features: pd.DataFrame, baselines: dict[str, Baseline]
 ) -> pd.DataFrame:
     """Per week (Monday) and outcome: measured and expected untreated totals (for the report)."""
     outcomes = daily_outcomes(own)
@@ -929,7 +944,7 @@ def _weekly_expected(
     for outcome in OUTCOMES:
         count, exposure = outcomes[outcome.name]
         columns[f"{outcome.name}_measured"] = np.clip(count, 0, None)
-        baseline = baselines.get(outcome.kpi)
+        baseline = baselines.get(outcome.name)
         if baseline is not None and baseline.beta is not None:
             columns[f"{outcome.name}_expected"] = baseline.predict(
                 features, exposure, baseline.beta[None, :]

@@ -27,7 +27,9 @@ A KPI with nothing to count is None.
 
 True effects of a treatment against the untreated run, over the same days (`Effect`):
     avoided   share of the untreated quantity the solution avoided: wet_minutes,
-              dirty_minutes, wet_passages (occupied), inner_buildup (points); 1 - treated /
+              dirty_minutes, wet_passages (occupied), inner_buildup (points),
+              moisture_excess (moisture % above the contract's dry_reading, summed over
+              occupied minutes), wet_passage_load (passages x that excess / 100); 1 - treated /
               untreated, None when the untreated run had none
     change    treated minus untreated, per KPI (None where either is None)
     level     the treated KPIs
@@ -40,6 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -52,13 +55,21 @@ from simulators.simulation import Simulation
 
 ACTUAL = "actual"
 KPIS = ("dry_time_share", "clean_time_share", "wet_recovery_p90", "slip_exposure", "dirt_capture")
-AVOIDED = ("wet_minutes", "dirty_minutes", "wet_passages", "inner_buildup")
-# The avoided quantity behind each KPI judged on improvement (wet recovery has none: it is a
-# length, compared as a change in minutes).
+AVOIDED = (
+    "wet_minutes",
+    "dirty_minutes",
+    "wet_passages",
+    "inner_buildup",
+    "moisture_excess",
+    "wet_passage_load",
+)
+# The quantity a KPI judged on improvement is judged to avoid: the water and dirt that reach
+# the inner floor, without a threshold.
 AVOIDED_FOR_KPI = {
-    "dry_time_share": "wet_minutes",
-    "clean_time_share": "dirty_minutes",
-    "slip_exposure": "wet_passages",
+    "dry_time_share": "moisture_excess",
+    "wet_recovery_p90": "moisture_excess",
+    "slip_exposure": "wet_passage_load",
+    "clean_time_share": "inner_buildup",
     "dirt_capture": "inner_buildup",
 }
 WET_HYSTERESIS = 2.0  # moisture %
@@ -71,9 +82,20 @@ _SUMS = (
     "wet_passages",
     "inner_buildup",
     "upstream_buildup",
+    "moisture_excess",
+    "wet_passage_load",
 )
 
 Values = dict[str, float | None]
+
+
+class Thresholds(NamedTuple):
+    """A contract's thresholds: moisture % above which a floor is wet, the soiling index above
+    which it is dirty, and the moisture % a dry floor reads."""
+
+    wet: float
+    dirt: float
+    dry_reading: float
 
 
 @dataclass(frozen=True)
@@ -129,7 +151,9 @@ class Counterfactual:
             set(suppliers) if suppliers is not None else {i.supplier for i in installs}
         )
         self._runs: dict[str, dict[str, EntranceTruth]] = {ACTUAL: sim.entrances}
-        self._days: dict[tuple[str, str, float, float], tuple[pd.DataFrame, pd.DataFrame]] = {}
+        self._days: dict[
+            tuple[str, str, float, float, float], tuple[pd.DataFrame, pd.DataFrame]
+        ] = {}
 
     def run(self, treatment: str) -> dict[str, EntranceTruth]:
         """Entrance id -> true state under `treatment` (ACTUAL, BASELINE or a supplier id)."""
@@ -150,20 +174,19 @@ class Counterfactual:
 
     # --- per day ------------------------------------------------------------------------------
     def daily(
-        self, treatment: str, entrance_id: str, wet_threshold: float, dirt_threshold: float
+        self, treatment: str, entrance_id: str, thresholds: Thresholds
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Per local day of the span the true counts (columns _SUMS; index `day`, dates), and
         the wet episodes (columns day, minutes) of one entrance under a treatment."""
-        key = (treatment, entrance_id, wet_threshold, dirt_threshold)
+        key = (treatment, entrance_id, *thresholds)
         if key not in self._days:
-            self._days[key] = self._daily(
-                self.run(treatment)[entrance_id], wet_threshold, dirt_threshold
-            )
+            self._days[key] = self._daily(self.run(treatment)[entrance_id], thresholds)
         return self._days[key]
 
     def _daily(
-        self, truth: EntranceTruth, wet_threshold: float, dirt_threshold: float
+        self, truth: EntranceTruth, thresholds: Thresholds
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        wet_threshold, dirt_threshold, dry_reading = thresholds
         span = self.span
         entrance, _ = self.registry.entrance(truth.entrance)
         occ = self._occupied[truth.school]
@@ -172,6 +195,7 @@ class Counterfactual:
         up = truth.dirt[_upstream_zone(entrance)].astype(np.float64)
         p = truth.passages.astype(np.float64)
         wet = m > wet_threshold
+        excess = np.clip(m - dry_reading, 0.0, None)
         columns = {
             "occupied_minutes": occ,
             "wet_minutes": occ & wet,
@@ -180,6 +204,8 @@ class Counterfactual:
             "wet_passages": np.where(occ & wet, p, 0.0),
             "inner_buildup": np.where(occ, _buildup(d), 0.0),
             "upstream_buildup": np.where(occ, _buildup(up), 0.0),
+            "moisture_excess": np.where(occ, excess, 0.0),
+            "wet_passage_load": np.where(occ, p * excess / 100.0, 0.0),
         }
         starts = span.day_starts[:-1]
         sums = pd.DataFrame(
@@ -216,12 +242,11 @@ class Counterfactual:
         treatment: str,
         entrance_id: str,
         days: Iterable[date],
-        wet_threshold: float,
-        dirt_threshold: float,
+        thresholds: Thresholds,
     ) -> tuple[Values, dict[str, float]]:
         """True KPIs (module docstring) of one entrance under a treatment over these local days,
         and the counts behind them."""
-        sums, episodes = self.daily(treatment, entrance_id, wet_threshold, dirt_threshold)
+        sums, episodes = self.daily(treatment, entrance_id, thresholds)
         chosen = set(days)
         total = sums[sums.index.isin(list(chosen))].sum()
         counts = {k: float(total[k]) for k in _SUMS}
@@ -242,12 +267,12 @@ class Counterfactual:
             kept = set(only)
             days = [d for d in days if d in kept]
         _, school = self.registry.entrance(inst.entrance)
-        wt, dt = contract.wet_threshold, contract.dirt_threshold
-        treated, sums_t = self.kpis(ACTUAL, inst.entrance, days, wt, dt)
-        untreated, sums_u = self.kpis(BASELINE, inst.entrance, days, wt, dt)
+        th = Thresholds(contract.wet_threshold, contract.dirt_threshold, contract.dry_reading)
+        treated, sums_t = self.kpis(ACTUAL, inst.entrance, days, th)
+        untreated, sums_u = self.kpis(BASELINE, inst.entrance, days, th)
         by_supplier = {}
         for supplier in self.suppliers:
-            values, sums = self.kpis(supplier, inst.entrance, days, wt, dt)
+            values, sums = self.kpis(supplier, inst.entrance, days, th)
             by_supplier[supplier] = _effect(values, sums, untreated, sums_u)
         return InstallationTruth(
             installation=inst.id,

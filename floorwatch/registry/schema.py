@@ -353,10 +353,16 @@ KPI_HIGHER_IS_BETTER: dict[Kpi, bool] = {
     Kpi.DIRT_CAPTURE: True,
 }
 
-# KPIs that can be judged on improvement: those whose untreated daily outcome has a baseline
-# model (wet minutes, dirty minutes, wet passages, inner dirt build-up). Episode lengths have none.
+# KPIs that can be judged on improvement: every contract KPI whose outcome the solution avoids
+# has a baseline model of it (the water and dirt reaching the inner floor, analytics.baseline).
 IMPROVEMENT_KPIS = frozenset(
-    {Kpi.DRY_TIME_SHARE, Kpi.CLEAN_TIME_SHARE, Kpi.SLIP_EXPOSURE, Kpi.DIRT_CAPTURE}
+    {
+        Kpi.DRY_TIME_SHARE,
+        Kpi.CLEAN_TIME_SHARE,
+        Kpi.WET_RECOVERY_P90,
+        Kpi.SLIP_EXPOSURE,
+        Kpi.DIRT_CAPTURE,
+    }
 )
 
 
@@ -439,6 +445,13 @@ class Contract(_Model):
     end: date
     wet_threshold: float = Field(default=20.0, ge=0, le=100, description="moisture %")
     dirt_threshold: float = Field(default=30.0, ge=0, le=100, description="soiling index")
+    dry_reading: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description="moisture % a dry floor reads (sensor noise): the excess above it is the "
+        "water a solution is judged to avoid",
+    )
     min_data_availability: float = Field(default=0.8, ge=0, le=1)
     kpis: dict[Kpi, KpiTarget] = Field(min_length=1)
     bonus_malus: BonusMalus
