@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.baseline import OUTCOME_BY_KPI, Baseline
+from analytics.baseline import AVOIDED_OUTCOME, OUTCOME_NAMED, Baseline
 from analytics.comparison import NO_DIFFERENCE, Compared, compare, holm
 from analytics.effects import Estimate, Interval
 from analytics.explanations import Explanation, render_all
@@ -28,6 +28,7 @@ def _estimate(measured: float, improvement: float, share: float = 0.2, events: i
         Interval(0.8, 0.75, 0.85),
         Interval(improvement, improvement - 2 * spread, improvement + 2 * spread),
         share,
+        share < 0.01,  # next to nothing to avoid
         replicates,
         events,
     )
@@ -35,7 +36,7 @@ def _estimate(measured: float, improvement: float, share: float = 0.2, events: i
 
 def _baseline(kpi: Kpi, accepted: bool) -> Baseline:
     return Baseline(
-        OUTCOME_BY_KPI[kpi],
+        OUTCOME_NAMED[AVOIDED_OUTCOME[kpi]],
         "e",
         None,
         np.zeros(2),

@@ -98,7 +98,7 @@ def test_the_swedish_charts_speak_swedish(swedish: tuple[str, list[str]]) -> Non
     )
     # the league chart's axis and the expected-untreated chart's legend
     assert "undviken andel av utfallet utan lösningen" in texts
-    assert "förväntat utan lösningen" in texts and "våta minuter" in texts
+    assert "förväntat utan lösningen" in texts and "fukt över torrt, %-minuter" in texts
     assert any(t.startswith("SMHI-station ") for t in texts)
     weeks = [t for t in texts if re.fullmatch(rf"v\.{NBSP}\d{{1,2}}", t)]
     assert {"v.\u00a041", "v.\u00a042"} <= set(weeks)  # the trend chart's weeks of October
