@@ -49,11 +49,11 @@ from floorwatch.registry.schema import Kpi
 Family = Literal["binomial", "log"]
 
 
-FEATURES = ("rain_open", "rain_before", "outside_wet", "frost", "snow", "footfall")
+FEATURES = ("rain_open", "rain_before", "outside_wet", "frost", "snow", "footfall", "door_load")
 # The water reaching the inner floor follows the wetness at the door and the people walking
 # through it; rain at the station says the same less directly, and on a drizzly school's few wet
 # days its slopes extrapolate wildly (held-out CV(RMSE) in the hundreds).
-DOOR_FEATURES = ("outside_wet", "frost", "snow", "footfall")
+DOOR_FEATURES = ("door_load", "frost", "snow")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class Outcome:
     exposure: str  # what the outcome is counted per, in the model's equation
     negligible: float
     features: tuple[str, ...] = FEATURES
+    per: str | None = None  # the daily component `negligible` is per (None: the exposure)
 
 
 OUTCOMES: tuple[Outcome, ...] = (
@@ -118,6 +119,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "minutes with moisture data",
         0.1,  # % per minute: one minute in a hundred 10 points above dry
         DOOR_FEATURES,
+        "moisture_minutes",
     ),
     Outcome(
         "wet_passage_load",
@@ -126,8 +128,9 @@ OUTCOMES: tuple[Outcome, ...] = (
         N_("passages weighted by the inner floor's moisture above dry, per counted passage"),
         N_("passages on a moist floor"),
         "counted passages",
-        0.001,
+        0.001,  # per counted passage
         DOOR_FEATURES,
+        "passages_known",
     ),
 )
 OUTCOME_NAMED: Mapping[str, Outcome] = {o.name: o for o in OUTCOMES}
@@ -159,6 +162,7 @@ FEATURE_TEXT = {
     "frost": "degrees below 0 degC (mean air temperature in opening hours)",
     "snow": "snow depth (m)",
     "footfall": "log(1 + passages)",
+    "door_load": "log(1 + passages x door moisture % above dry / 100, in opening hours)",
 }
 RIDGE_DAYS = 1.0
 IRLS_ITERATIONS = 25  # at most; a fit stops once no coefficient moves by TOLERANCE
@@ -201,6 +205,7 @@ def feature_frame(features: pd.DataFrame) -> pd.DataFrame:
             "frost": np.where(np.isnan(temp), np.nan, np.clip(-temp, 0, None)),
             "snow": get.get("snow_depth_m", nan),
             "footfall": np.log1p(np.clip(get.get("passages", nan), 0, None)),
+            "door_load": np.log1p(np.clip(get.get("door_wet_load", nan), 0, None)),
         },
         index=features.index,
     )
@@ -387,8 +392,9 @@ def fit_baseline(
     reporting: pd.DataFrame,
 ) -> Baseline:
     """Fit one outcome's baseline. rows: training days (untreated school days) with columns
-    entrance, day (datetime64[D]), `count`, `exposure` and FEATURES; reporting: the scored
-    school days' FEATURES (for the range check)."""
+    entrance, day (datetime64[D]), `count`, `exposure`, optionally `per` (the outcome's `per`
+    component) and FEATURES; reporting: the scored school days' FEATURES (for the range
+    check)."""
     own = rows["entrance"].to_numpy() == entrance
     usable = rows["exposure"].to_numpy(dtype=float) > 0
     rows = rows[usable]
@@ -399,7 +405,8 @@ def fit_baseline(
         y = np.clip(y, 0.0, exposure)
     days = pd.DatetimeIndex(rows["day"].to_numpy())
     # a day "with the outcome" has more of it than next to nothing (not sensor noise alone)
-    event_days = int(np.sum(y > outcome.negligible * exposure))
+    per = rows["per"].to_numpy(dtype=float) if "per" in rows else exposure
+    event_days = int(np.sum(y > outcome.negligible * per))
     training: dict[str, Any] = {
         "own_days": int(own.sum()),
         "reference_days": int((~own).sum()),

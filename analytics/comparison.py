@@ -1,8 +1,14 @@
 """The comparison across suppliers, for the procurement's evaluation and award (not payment).
 
 Suppliers are compared on effects: each installation's improvement over its own entrance's
-counterfactual (`analytics.effects`), so identical solutions at a wet and a dry school come out
-equal. A supplier's effect per KPI is the mean over its installations whose baseline was accepted.
+counterfactual (`analytics.effects`) in what the solution is judged to avoid (water and dirt on
+the inner floor, without thresholds), so identical solutions at a wet and a dry school come out
+alike. The comparison's counterfactuals keep each entrance's own intercept but learn the weather
+slopes from every untreated entrance-day of the scored schools (at a drizzly school a month has
+too few wet days to learn them; payment never does this). An installation whose comparison model
+misses the acceptance criteria still counts, flagged, with that model's held-out error in its
+interval, so it ranks but rarely wins a tested difference. A supplier's effect per KPI is the
+mean over its installations.
 Two suppliers are compared by testing their DIFFERENCE: the bootstrap replicates of both effects
 (independent per installation) give the difference's standard error; z = difference / SE, a
 two-sided p-value, and Holm's correction over every pair and KPI of the contract. Where the
@@ -81,8 +87,8 @@ def _effects(
         per: dict[str, list[tuple[str, float, np.ndarray]]] = {}
         for item in items:
             est, base = item.estimates[kpi], item.baselines.get(kpi)
-            if base is None or not base.accepted:
-                reason = "baseline not accepted"
+            if base is None or base.beta is None:
+                reason = "no baseline model"
             elif est.negligible:
                 reason = "next to nothing to avoid without the solution"
             elif not math.isfinite(est.improvement.value):
@@ -96,6 +102,10 @@ def _effects(
                         "installation": item.installation,
                         "kpi": str(kpi),
                         "improvement": est.improvement.value,
+                        "improvement_low": est.improvement.low,
+                        "improvement_high": est.improvement.high,
+                        "baseline_accepted": base.accepted,
+                        "baseline_reasons": [r.english() for r in base.reasons],
                     }
                 )
                 continue
@@ -215,7 +225,9 @@ def compare(
         },
         "method": (
             "Effects: each installation's improvement over its own entrance's counterfactual "
-            "(share of the expected untreated outcome avoided), averaged per supplier. "
+            "(share of the expected untreated water or dirt on the inner floor avoided; weather "
+            "slopes learnt from every untreated entrance-day, intercepts per entrance), averaged "
+            "per supplier. "
             "Differences between two suppliers tested on the bootstrap of the difference "
             f"(z test on its standard error), Holm-corrected over {len(tests)} tests at "
             f"{ALPHA:g}; otherwise: {NO_DIFFERENCE}."

@@ -246,7 +246,9 @@ def estimate(
             boot_y = np.maximum(counts @ y, 0.0)  # net build-up below 0 is noise: none
             rng = np.random.default_rng(stable_seed(str(seed), avoided_name, "measured"))
             boot_y = boot_y * np.clip(1.0 + rng.normal(0.0, MEASUREMENT_ERROR, resamples), 0, None)
-            share = total_mu / total_exposure if total_exposure > 0 else NAN
+            per_name = baselines[avoided_name].outcome.per
+            per = float(daily[per_name].sum()) if per_name else total_exposure
+            share = total_mu / per if per > 0 else NAN
             negligible = not share >= baselines[avoided_name].outcome.negligible
             with np.errstate(divide="ignore", invalid="ignore"):
                 replicates = np.clip(

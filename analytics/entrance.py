@@ -94,12 +94,15 @@ class EntranceMinutes:
     def role(self, name: str) -> np.ndarray:
         return self.series.get(name, np.full(len(self.index), np.nan))
 
-    def exposure(self) -> pd.DataFrame:
-        """Per local day: mean outside moisture (%) over occupied minutes (entry if there is no
-        outside sensor): the water waiting at the door, which no solution changes."""
+    def door_moisture(self) -> np.ndarray:
+        """Outside moisture (%), entry where there is no outside sensor: the water waiting at
+        the door, which no solution changes."""
         outside = self.role("outside_moisture")
-        if np.isnan(outside).all():
-            outside = self.role("entry_moisture")
+        return self.role("entry_moisture") if np.isnan(outside).all() else outside
+
+    def exposure(self) -> pd.DataFrame:
+        """Per local day: mean door moisture (%, `door_moisture`) over occupied minutes."""
+        outside = self.door_moisture()
         known = self.occupied & ~np.isnan(outside)
         frame = (
             pd.DataFrame(
@@ -131,6 +134,7 @@ class EntranceMinutes:
             dirt_threshold,
             self.days,
             dry_reading,
+            self.door_moisture(),
         )
 
 

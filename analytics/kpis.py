@@ -201,6 +201,7 @@ COMPONENTS = [
     "upstream_buildup",
     "moisture_excess",
     "wet_passage_load",
+    "door_wet_load",
 ]
 
 
@@ -215,6 +216,7 @@ def daily_components(
     dirt_threshold: float,
     days: np.ndarray | None = None,
     dry_reading: float = 2.0,
+    door_moisture: ArrayLike | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per local day (index `day`, datetime64[D]) the sums the KPIs are ratios of (columns
     COMPONENTS: minutes, passages, build-up points), and the wet episodes with the local day
@@ -226,7 +228,9 @@ def daily_components(
     (`moisture_excess`): moisture_excess, the moisture % above `dry_reading` (what a dry
     floor reads, sensor noise included) summed over occupied minutes with moisture data, in
     %-minutes; wet_passage_load, passages weighted by that excess in moisture fractions
-    (passage x (moisture % - dry_reading) / 100)."""
+    (passage x (moisture % - dry_reading) / 100). door_wet_load is what shoes bring to the door
+    (passages x (door moisture % - dry_reading) / 100, outside or entry: `door_moisture`), which
+    no solution changes: the water the inner floor's moisture is counted against."""
     occ = _bool(occupied)
     m, d, up, p = _arr(inner_moisture), _arr(inner_dirt), _arr(upstream_dirt), _arr(passages)
     days = local_dates(index) if days is None else days
@@ -235,6 +239,8 @@ def daily_components(
     slip_ok = m_ok & ~np.isnan(p)
     inner_rise, up_rise, cap_p = _capture_parts(dirt_buildup(d), dirt_buildup(up), p, occ)
     excess = moisture_excess(m, dry_reading)
+    door = np.full(len(m), np.nan) if door_moisture is None else _arr(door_moisture)
+    door_ok = occ & ~np.isnan(door) & ~np.isnan(p)
     daily = daily_sums(
         days,
         {
@@ -251,6 +257,7 @@ def daily_components(
             "upstream_buildup": up_rise,
             "moisture_excess": np.where(m_ok, excess, 0.0),
             "wet_passage_load": np.where(slip_ok, p * excess / 100.0, 0.0),
+            "door_wet_load": np.where(door_ok, p * moisture_excess(door, dry_reading) / 100.0, 0.0),
         },
     )
     episodes = wet_episodes(m, occ, wet_threshold)

@@ -36,8 +36,10 @@ from analytics.baseline import (
     AVOIDED_OUTCOME,
     FEATURES,
     LEVEL_OUTCOME,
+    OUTCOME_NAMED,
     OUTCOMES,
     Baseline,
+    Outcome,
     daily_outcomes,
     feature_frame,
     fit_baseline,
@@ -231,6 +233,10 @@ class PeriodResult:
 
 ChunkKey = tuple[str, datetime, datetime, float, float, float, float]
 ReadKey = tuple[str, datetime, datetime]
+
+
+# The outcomes the comparison ranks effects on (what each KPI's solution is judged to avoid).
+COMPARED_OUTCOMES = tuple(OUTCOME_NAMED[name] for name in sorted(set(AVOIDED_OUTCOME.values())))
 
 
 def _chunk_key(entrance_id: str, start: datetime, end: datetime, contract: Contract) -> ChunkKey:
@@ -539,7 +545,8 @@ class Scorer:
         lo: datetime,
         hi: datetime,
     ) -> pd.DataFrame:
-        """Model inputs per day: the school's weather, outside wetness and footfall."""
+        """Model inputs per day: the school's weather, outside wetness, footfall and the water
+        brought to the door."""
         _, school = self.registry.entrance(entrance_id)
         weather = self.weather(school.weather_station, lo, hi)
         days = pd.DatetimeIndex(daily.index)
@@ -547,6 +554,7 @@ class Scorer:
         features["outside_moisture"] = exposure.reindex(days)["outside_moisture"].to_numpy()
         features.index = daily.index
         features["passages"] = daily["passages"].to_numpy()
+        features["door_wet_load"] = daily["door_wet_load"].to_numpy()
         return features
 
     def _score_contract(
@@ -639,9 +647,29 @@ class Scorer:
             )
             weekly = _weekly_expected(own, own_features, baselines)
             result.scorecards.append(InstallationResult(document, own, own_episodes, weekly))
-            judged_baselines = {k: baselines[AVOIDED_OUTCOME[k]] for k in CONTRACT_KPIS}
+            # the comparison (not payment) may learn the weather slopes from every untreated
+            # entrance-day: at a drizzly school a month has too few wet days to learn them
+            pooled = [inst.entrance, *sorted(e for e in daily_all if e != inst.entrance)]
+            comparison_models = self._baselines(
+                inst, pooled, daily_all, model_features, reporting, end, COMPARED_OUTCOMES
+            )
             compared.append(
-                Compared(inst.supplier, inst.id, estimates, judged_baselines, document["score"])
+                Compared(
+                    inst.supplier,
+                    inst.id,
+                    estimate(
+                        own,
+                        own_episodes,
+                        own_features,
+                        comparison_models,
+                        {},
+                        seed,
+                        self.resamples,
+                        resolution,
+                    ),
+                    {k: comparison_models[AVOIDED_OUTCOME[k]] for k in CONTRACT_KPIS},
+                    document["score"],
+                )
             )
         result.comparisons[contract.id] = compare(
             contract, result.period, compared, self.resamples, self.registry.content_hash
@@ -662,6 +690,7 @@ class Scorer:
         features: dict[str, pd.DataFrame],
         reporting: pd.DataFrame,
         end: datetime,
+        outcomes: Iterable[Outcome] = OUTCOMES,
     ) -> dict[str, Baseline]:
         """The installation's baselines, per outcome, from the untreated school days of
         `sources` (up to TRAINING_LOOKBACK before it starts)."""
@@ -689,16 +718,19 @@ class Scorer:
             for name, (count, exposure) in daily_outcomes(daily[keep]).items():
                 frame[f"{name}__count"] = count
                 frame[f"{name}__exposure"] = exposure
+                per = OUTCOME_NAMED[name].per
+                frame[f"{name}__per"] = daily[keep][per].to_numpy() if per else exposure
             frames.append(frame)
         rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         out: dict[str, Baseline] = {}
-        for outcome in OUTCOMES:
+        for outcome in outcomes:
             if rows.empty:
                 part = pd.DataFrame(columns=["entrance", "day", "count", "exposure", *FEATURES])
             else:
                 part = rows[["entrance", "day", *FEATURES]].assign(
                     count=rows[f"{outcome.name}__count"].to_numpy(),
                     exposure=rows[f"{outcome.name}__exposure"].to_numpy(),
+                    per=rows[f"{outcome.name}__per"].to_numpy(),
                 )
             out[outcome.name] = fit_baseline(outcome, inst.entrance, part, reporting)
         return out
