@@ -41,7 +41,7 @@ def _world(
     wetness_scale: float, avoided: float, days: int, seed: int
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame, np.ndarray]:
     """An entrance whose untreated inner moisture above dry, per occupied minute, is
-    exp(-1 + 1.5 log1p(outside moisture %)) with day-to-day scatter, and whose untreated wet
+    exp(-4 + 0.8 log1p(water brought to the door)) with day-to-day scatter, and whose untreated wet
     share is logistic(-2.5 + 1.2 log1p(outside %)); the solution avoids `avoided` of both.
     Returns (training rows per outcome, reporting daily, reporting features, true untreated
     moisture excess of the reporting days)."""
@@ -49,6 +49,7 @@ def _world(
     total = 2 * days
     day = np.arange(np.datetime64("2026-08-17"), np.datetime64("2026-08-17") + total)
     outside = rng.gamma(0.8, wetness_scale, total) * (rng.uniform(size=total) < 0.6)
+    passages = rng.uniform(900, 1100, total)
     weather = pd.DataFrame(
         {
             "precip_open_mm": outside / 10,
@@ -56,13 +57,15 @@ def _world(
             "air_temp_c": rng.uniform(5, 15, total),
             "snow_depth_m": 0.0,
             "outside_moisture": outside,
-            "passages": rng.uniform(900, 1100, total),
+            "passages": passages,
+            "door_wet_load": passages * outside / 100,
         },
         index=pd.Index(day, name="day"),
     )
     features = feature_frame(weather)
     log_outside = features["outside_wet"].to_numpy()
-    excess = MINUTES * np.exp(-1.0 + 1.5 * log_outside) * rng.lognormal(0, 0.3, total)
+    load = features["door_load"].to_numpy()
+    excess = MINUTES * np.exp(-4.0 + 0.8 * load) * rng.lognormal(0, 0.3, total)
     share = 1 / (1 + np.exp(-(-2.5 + 1.2 * log_outside)))
     wet_untreated = rng.binomial(int(MINUTES), share).astype(float)
     wet = wet_untreated.copy()
@@ -129,7 +132,7 @@ def test_a_baseline_without_enough_days_or_wet_days_is_refused_with_reasons() ->
     dry = rows.assign(count=np.where(np.arange(len(rows)) % 3 == 0, 5.0, 0.0))
     refused = fit_baseline(outcome, "e", dry, features)
     assert any("with inner moisture" in r.english() for r in refused.reasons)
-    stormy = features.assign(outside_wet=features["outside_wet"] + 5.0)
+    stormy = features.assign(door_load=features["door_load"] + 5.0)
     outside = fit_baseline(outcome, "e", rows, stormy)
     assert any("outside the baseline's" in r.english() for r in outside.reasons)
     doc = outside.describe()

@@ -133,7 +133,7 @@ def test_score_json_to_stdout_is_canonical(two_days: str, tmp_path: Path) -> Non
     comparison = document["comparisons"]["skane-entrance-2026"]
     # two days and no baseline before them: no effect to compare, and the document says why
     assert comparison["ranking"] == [] and comparison["no_difference_shown"] is True
-    assert {r["reason"] for r in comparison["left_out"]} == {"baseline not accepted"}
+    assert {r["reason"] for r in comparison["left_out"]} == {"no baseline model"}
     assert not (tmp_path / "reports").exists()  # --no-write
 
 
