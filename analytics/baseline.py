@@ -219,6 +219,20 @@ def _mean(family: Family, eta: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     return exposure * np.exp(eta)
 
 
+GRAM_BATCH = 16  # replicates per matrix product: (batch x p x days) floats at a time
+
+
+def _weighted_gram(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """X' diag(w_b) X for every row b of w (replicates x days): batched matrix products (BLAS),
+    a few replicates at a time to bound memory; einsum's loop was 90 % of scoring a year."""
+    out = np.empty((w.shape[0], x.shape[1], x.shape[1]))
+    xt = x.T
+    for start in range(0, w.shape[0], GRAM_BATCH):
+        chunk = w[start : start + GRAM_BATCH]
+        out[start : start + GRAM_BATCH] = (xt[None, :, :] * chunk[:, None, :]) @ x
+    return out
+
+
 def fit_glm(
     x: np.ndarray,
     y: np.ndarray,
@@ -231,18 +245,23 @@ def fit_glm(
 ) -> np.ndarray:
     """IRLS for a stack of day weights: x (days x p), y and exposure (days), weights
     (replicates x days, 0 = day left out). penalty: ridge per coefficient (0 = unpenalised),
-    scaled by the mean working weight. Stops early when every replicate has converged.
+    scaled by the mean working weight of the overall-rate model. Stops early when every replicate
+    has converged.
     Returns coefficients (replicates x p)."""
     b, p = weights.shape[0], x.shape[1]
     beta = np.zeros((b, p)) if start is None else np.broadcast_to(start, (b, p)).copy()
+    rate = max(float(np.sum(np.clip(y, 0, None))), 1e-9) / max(np.sum(exposure), 1e-9)
+    if family == "binomial":
+        rate = float(np.clip(rate, 1e-4, 1 - 1e-4))
     if start is None:  # x[:, 0] is an intercept column: start it at the overall rate
-        rate = max(float(np.sum(np.clip(y, 0, None))), 1e-9) / max(np.sum(exposure), 1e-9)
-        if family == "binomial":
-            share = np.clip(rate, 1e-4, 1 - 1e-4)
-            beta[:, 0] = np.log(share / (1 - share))
-        else:
-            beta[:, 0] = np.log(rate)
+        beta[:, 0] = np.log(rate / (1 - rate)) if family == "binomial" else np.log(rate)
     ok = exposure > 0
+    # the ridge's scale: the mean working weight of the overall-rate model, fixed, so that it
+    # keeps holding where a few wet days separate perfectly and the weights of a fit collapse
+    var0 = rate * exposure * ((1.0 - rate) if family == "binomial" else 1.0)
+    scale = np.maximum(
+        (weights * var0[None, :]).sum(axis=1) / np.maximum((weights > 0).sum(axis=1), 1), 1e-9
+    )
     for _ in range(iterations):
         eta = np.clip(beta @ x.T, -30.0, 30.0)
         mu = _mean(family, eta, exposure)
@@ -252,11 +271,10 @@ def fit_glm(
             var = np.maximum(mu, 1e-9)
         z = eta + (y - mu) / var
         w = np.where(ok, weights * var, 0.0)
-        scale = np.maximum(w.sum(axis=1) / np.maximum((weights > 0).sum(axis=1), 1), 1e-9)
-        lhs = np.einsum("bn,np,nq->bpq", w, x, x) + (
+        lhs = _weighted_gram(w, x) + (
             scale[:, None, None] * RIDGE_DAYS * np.diag(penalty)[None] + 1e-9 * np.eye(p)[None]
         )
-        rhs = np.einsum("bn,np->bp", w * z, x)
+        rhs = (w * z) @ x
         previous, beta = beta, np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
         if np.max(np.abs(beta - previous)) < TOLERANCE:
             break
