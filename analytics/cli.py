@@ -65,7 +65,7 @@ def resolve_period(
 
 def results_json(result: PeriodResult) -> str:
     """Scorecards and comparisons of a period as one canonical JSON document."""
-    from analytics.scorecard import canonical_json
+    from analytics.document import canonical_json
 
     documents = sorted(
         (c.document for c in result.scorecards), key=lambda d: (d["contract"], d["installation"])

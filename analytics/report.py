@@ -34,9 +34,10 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from analytics.baseline import OUTCOMES
+from analytics.document import code_version
 from analytics.explanations import render_all
 from analytics.labels import KPI_LABELS, judged_on_label, kpi_name, reason_label, status_label
-from analytics.scorecard import PeriodResult, code_version
+from analytics.scorecard import PeriodResult
 from floorwatch.i18n import (
     N_,
     format_date,

@@ -8,17 +8,14 @@ and compares the suppliers on their effects (`analytics.comparison`). `PeriodRes
 gives what is written back to the store (measurements `kpi`, `scorecard`, `comparison`,
 `sensor_health`, `trend`).
 
-Reproducible: the scorecard document is canonical JSON (sorted keys, floats rounded to 6
-decimals, no wall-clock time) and records the registry's content hash and the code version.
+Reproducible: the scorecard document (`analytics.document`) is canonical JSON and records the
+registry's content hash and the code version.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 import multiprocessing
-import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +23,6 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, 
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +31,6 @@ import pandas as pd
 from analytics.baseline import (
     AVOIDED_OUTCOME,
     FEATURES,
-    LEVEL_OUTCOME,
     OUTCOME_NAMED,
     OUTCOMES,
     Baseline,
@@ -45,12 +40,12 @@ from analytics.baseline import (
     fit_baseline,
 )
 from analytics.comparison import Compared, compare
-from analytics.effects import BLOCK_DAYS, RESAMPLES, Estimate, estimate, stable_seed
+from analytics.document import canonical_json, canonical_value, scorecard_document
+from analytics.effects import RESAMPLES, estimate, stable_seed
 from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance, role_sensors
 from analytics.health import HealthRules, SensorHealth, SuspectInterval, sensor_health
-from analytics.kpis import COMPONENTS, KPI_INPUTS
+from analytics.kpis import COMPONENTS
 from analytics.occupancy import daily_sums, local_dates, minute_index, occupied_mask
-from analytics.payment import bonus_malus, judge, weighted_score, why_not_in_contract
 from analytics.trends import (
     DAILY_TREND_COLUMNS,
     TREND_METRICS,
@@ -58,12 +53,18 @@ from analytics.trends import (
     weekly_trends,
 )
 from analytics.weather import daily_weather, station_sensor
-from floorwatch import __version__
 from floorwatch.errors import WorkerDied
-from floorwatch.localtime import LOCAL_TZ, local_midnight, next_month, period_bounds
+from floorwatch.localtime import (
+    LOCAL_TZ,
+    local_date,
+    local_days_between,
+    local_midnight,
+    next_month,
+    period_bounds,
+)
 from floorwatch.readings import WEATHER_KINDS, Point
 from floorwatch.registry import Registry
-from floorwatch.registry.schema import CONTRACT_KPIS, KPI_HIGHER_IS_BETTER, Contract, Kpi
+from floorwatch.registry.schema import CONTRACT_KPIS, Contract, Kpi
 from floorwatch.results import (
     KPI_FIELDS,
     KpiRecord,
@@ -77,46 +78,7 @@ from floorwatch.store import Store
 
 # The baseline before installations (and reference entrances) this far back train the model.
 TRAINING_LOOKBACK = timedelta(days=92)
-MAX_LISTED_INTERVALS = 500
 Progress = Callable[[str, int, int], None]
-
-
-# --- canonical JSON ---------------------------------------------------------------------------
-def _clean(value: Any, digits: int = 6) -> Any:
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return round(number, digits) + 0.0 if math.isfinite(number) else None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, dict):
-        return {str(k): _clean(v, digits) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v, digits) for v in value]
-    return value
-
-
-def canonical_json(document: dict[str, Any]) -> str:
-    """Sorted keys, compact separators, floats rounded to 6 decimals, NaN as null."""
-    return json.dumps(_clean(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=1)
-def code_version() -> dict[str, str]:
-    """floorwatch's version and the git commit of this checkout ("unknown" outside git)."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
-    return {"floorwatch": __version__, "git_commit": commit or "unknown"}
 
 
 # --- data per entrance and month --------------------------------------------------------------
@@ -423,16 +385,16 @@ class Scorer:
         earliest = min([start, *(local_midnight(i.start) for i in installs)])
         # from a month start, so that the months read (and checked) never depend on which
         # installations a contract has
-        first = _local_day(earliest - TRAINING_LOOKBACK)
+        first = local_date(earliest - TRAINING_LOOKBACK)
         train_start = local_midnight(date(first.year, first.month, 1))
         entrances = sorted(self.registry.entrances)
         chunks = _months(train_start, start) + _months(start, end)
         # trends are weekly: the last week of the period is completed from the days after it
-        last_day = _local_day(end - timedelta(seconds=1))
+        last_day = local_date(end - timedelta(seconds=1))
         week_end = local_midnight(last_day + timedelta(days=7 - last_day.weekday()))
         extra = [(end, week_end)] if week_end > end else []
         if extra and self._months_ahead:  # the next month is read anyway: read all of it now
-            extra = _months(end, local_midnight(next_month(_local_day(end))))
+            extra = _months(end, local_midnight(next_month(local_date(end))))
         parts = chunks + extra
         total = len(contracts) * len(entrances) * len(parts)
         done = 0
@@ -528,7 +490,7 @@ class Scorer:
         end: datetime,
     ) -> None:
         """Weekly trends of the weeks starting in the period (completed from the days after)."""
-        first, last = _local_day(start), _local_day(end - timedelta(seconds=1))
+        first, last = local_date(start), local_date(end - timedelta(seconds=1))
         for entrance_id, parts in per_entrance.items():
             every = parts + after.get(entrance_id, [])
             trend_daily = pd.concat([p.trend_daily for p in every]).sort_index()
@@ -567,7 +529,7 @@ class Scorer:
         end: datetime,
     ) -> None:
         registry = self.registry
-        period_days = _days_between(start, end)
+        period_days = local_days_between(start, end)
 
         # everything per entrance over the training window and the period
         daily_all: dict[str, pd.DataFrame] = {}
@@ -632,10 +594,11 @@ class Scorer:
                 for i in part.intervals
                 if i.end_ms > _ms(start) and i.start_ms < _ms(end)
             ]
-            document = self._document(
+            document = scorecard_document(
+                registry,
                 contract,
                 inst,
-                result,
+                result.period,
                 own,
                 estimates,
                 baselines,
@@ -644,6 +607,11 @@ class Scorer:
                 intervals,
                 start,
                 end,
+                {
+                    "seed": self.seed,
+                    "bootstrap_resamples": self.resamples,
+                    "health_rules": self.rules.__dict__,
+                },
             )
             weekly = _weekly_expected(own, own_features, baselines)
             result.scorecards.append(InstallationResult(document, own, own_episodes, weekly))
@@ -695,7 +663,7 @@ class Scorer:
         """The installation's baselines, per outcome, from the untreated school days of
         `sources` (up to TRAINING_LOOKBACK before it starts)."""
         first = inst.start - TRAINING_LOOKBACK
-        last = _local_day(end - timedelta(seconds=1))
+        last = local_date(end - timedelta(seconds=1))
         frames = []
         for entrance_id in sources:
             daily = daily_all.get(entrance_id)
@@ -734,207 +702,6 @@ class Scorer:
                 )
             out[outcome.name] = fit_baseline(outcome, inst.entrance, part, reporting)
         return out
-
-    def _document(
-        self,
-        contract: Contract,
-        inst: Any,
-        result: PeriodResult,
-        own: pd.DataFrame,
-        estimates: dict[Kpi, Estimate],
-        baselines: dict[str, Baseline],
-        relief: dict[Kpi, np.ndarray],
-        health: dict[str, SensorHealth],
-        intervals: list[SuspectInterval],
-        start: datetime,
-        end: datetime,
-    ) -> dict[str, Any]:
-        entrance, school = self.registry.entrance(inst.entrance)
-        roles = _roles(entrance)
-        sensors = {s.id: health[s.id] for s in entrance.sensors if s.id in health}
-        kpis: dict[str, Any] = {}
-        statuses: dict[str, str] = {}
-        weights: dict[str, float] = {}
-        for kpi in CONTRACT_KPIS:
-            terms = contract.kpis.get(kpi)
-            touched = [roles[r] for r in _touched_roles(kpi) if r in roles]
-            availability = min(
-                (sensors[s].availability for s in touched if s in sensors), default=float("nan")
-            )
-            if not touched:
-                availability = float("nan")
-            est = estimates[kpi]
-            baseline = baselines.get(AVOIDED_OUTCOME[kpi])
-            level_name = LEVEL_OUTCOME.get(kpi)
-            level_baseline = (
-                baselines.get(level_name)
-                if level_name is not None and level_name != AVOIDED_OUTCOME[kpi]
-                else None
-            )
-            excused = relief.get(kpi)
-            excused_days = (
-                [pd.Timestamp(d).date().isoformat() for d in own.index[excused]]
-                if excused is not None
-                else []
-            )
-            entry: dict[str, Any] = {
-                "raw": est.measured.value,
-                "raw_low": est.measured.low,
-                "raw_high": est.measured.high,
-                "expected_untreated": est.expected.value,
-                "expected_untreated_low": est.expected.low,
-                "expected_untreated_high": est.expected.high,
-                "improvement": est.improvement.value,
-                "improvement_low": est.improvement.low,
-                "improvement_high": est.improvement.high,
-                "events": est.events,
-                "higher_is_better": KPI_HIGHER_IS_BETTER[kpi],
-                "availability": availability,
-                "sensors": sorted(touched),
-                "relief_days": excused_days,
-                "baseline": baseline.describe() if baseline is not None else None,
-                "level_baseline": (
-                    level_baseline.describe() if level_baseline is not None else None
-                ),
-            }
-            if terms is None:
-                entry.update(
-                    {
-                        "basis": None,
-                        "judged_on": None,
-                        "judged": None,
-                        "judged_low": None,
-                        "judged_high": None,
-                        "target": None,
-                        "weight": 0.0,
-                        "status": "not_in_contract",
-                        "reason": why_not_in_contract().english(),
-                        "why": [why_not_in_contract().record()],
-                    }
-                )
-            else:
-                verdict = judge(
-                    kpi,
-                    terms,
-                    est,
-                    baseline,
-                    availability,
-                    contract.min_data_availability,
-                    len(excused_days),
-                )
-                entry.update(
-                    {
-                        "basis": str(terms.basis),
-                        "judged_on": verdict.judged_on,
-                        "judged": verdict.value.value,
-                        "judged_low": verdict.value.low,
-                        "judged_high": verdict.value.high,
-                        "target": verdict.target,
-                        "level_target": terms.target,
-                        "improvement_target": terms.improvement_target,
-                        "weight": terms.weight,
-                        "status": verdict.status,
-                        "reason": verdict.reason,
-                        "why": [e.record() for e in verdict.why],
-                    }
-                )
-                statuses[kpi] = verdict.status
-                weights[kpi] = terms.weight
-            kpis[str(kpi)] = entry
-        received = sum(h.received for h in sensors.values())
-        expected = sum(h.expected for h in sensors.values())
-        overall = min(1.0, received / expected) if expected > 0 else float("nan")
-        kpis[str(Kpi.DATA_AVAILABILITY)] = {
-            "raw": overall,
-            "judged": overall,
-            "target": contract.min_data_availability,
-            "weight": 0.0,
-            "availability": overall,
-            "status": (
-                "pass"
-                if math.isfinite(overall) and overall >= contract.min_data_availability
-                else "insufficient"
-            ),
-        }
-        score = weighted_score(statuses, weights)
-        days_total = len(_days_between(start, end))
-        active_days = _active_calendar_days(inst, contract, start, end)
-        base = (
-            contract.bonus_malus.base_payment_sek * active_days / days_total if days_total else 0.0
-        )
-        amount = bonus_malus(score, contract.bonus_malus, base)
-        counts = {
-            s: sum(1 for v in statuses.values() if v == s)
-            for s in ("pass", "fail", "insufficient", "not_judged")
-        }
-        listed = sorted(intervals, key=lambda i: (i.start_ms, i.sensor_id, i.reason))
-        return {
-            "contract": contract.id,
-            "supplier": inst.supplier,
-            "installation": inst.id,
-            "entrance": entrance.id,
-            "school": school.id,
-            "municipality": school.municipality,
-            "period": result.period,
-            "from": start.astimezone(LOCAL_TZ).date().isoformat(),
-            "to": (end - timedelta(seconds=1)).astimezone(LOCAL_TZ).date().isoformat(),
-            "kpis": kpis,
-            "score": score,
-            "status": "insufficient" if not math.isfinite(score) else "scored",
-            "status_counts": counts,
-            "payment": {
-                "base_payment_sek": round(base, 2),
-                "bonus_malus_sek": round(amount, 2),
-                "payment_sek": round(base + amount, 2),
-                "active_days": active_days,
-                "period_days": days_total,
-                "rule": contract.bonus_malus.model_dump(),
-                "depends_on": "this installation's own data, baseline and the contract only",
-            },
-            "thresholds": {
-                "wet_threshold": contract.wet_threshold,
-                "dirt_threshold": contract.dirt_threshold,
-                "min_data_availability": contract.min_data_availability,
-            },
-            "data": {
-                "days_scored": len(own),
-                "school_days": int((own["occupied_minutes"] > 0).sum()),
-                "occupied_minutes": float(own["occupied_minutes"].sum()),
-                "passages": float(own["passages"].sum()),
-                "sensors": {
-                    sid: {
-                        "received": h.received,
-                        "expected": h.expected,
-                        "availability": h.availability,
-                        "suspect_minutes": h.suspect_minutes,
-                        "status": h.status,
-                        "reasons": list(h.reasons),
-                    }
-                    for sid, h in sorted(sensors.items())
-                },
-            },
-            "excluded": [i.to_dict() for i in listed[:MAX_LISTED_INTERVALS]],
-            "excluded_total": len(listed),
-            "method": METHOD_SUMMARY,
-            "registry_hash": self.registry.content_hash,
-            "reproducibility": {
-                "registry_hash": self.registry.content_hash,
-                "registry_files": sorted(Path(f).name for f in self.registry.files),
-                "code_version": code_version(),
-                "seed": self.seed,
-                "bootstrap_resamples": self.resamples,
-                "bootstrap_block_days": BLOCK_DAYS,
-                "health_rules": self.rules.__dict__,
-            },
-        }
-
-
-METHOD_SUMMARY = (
-    "Payment: each KPI judged as the contract's basis says, on this installation's own data: "
-    "improvement = 1 - measured outcome / the entrance's own baseline's expected untreated "
-    "outcome for the same days, or the measured level (with the contract's relief days left "
-    "out). Intervals: block bootstrap over days with the baseline refitted in each replicate."
-)
 
 
 def school_year_periods(autumn_year: int) -> list[str]:
@@ -1015,39 +782,6 @@ def _trend_daily(prepared: EntranceMinutes, wet_threshold: float) -> pd.DataFram
     )
 
 
-def _roles(entrance: Any) -> dict[str, str]:
-    return {role: sensor.id for role, sensor in role_sensors(entrance).items()}
-
-
-def _touched_roles(kpi: Kpi) -> list[str]:
-    names = {
-        ("inner", "moisture"): "inner_moisture",
-        ("inner", "dirt"): "inner_dirt",
-        ("upstream", "dirt"): "upstream_dirt",
-        ("entry", "footfall"): "passages",
-    }
-    return [names[pair] for pair in KPI_INPUTS[kpi]]
-
-
-def _local_day(moment: datetime) -> date:
-    return moment.astimezone(LOCAL_TZ).date()
-
-
-def _days_between(start: datetime, end: datetime) -> set[date]:
-    first, last = _local_day(start), _local_day(end - timedelta(seconds=1))
-    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
-
-
-def _active_calendar_days(inst: Any, contract: Contract, start: datetime, end: datetime) -> int:
-    return sum(
-        1
-        for d in _days_between(start, end)
-        if inst.start <= d
-        and (inst.end is None or d < inst.end)
-        and contract.start <= d < contract.end
-    )
-
-
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -1072,13 +806,13 @@ def results_to_points(result: PeriodResult, registry: Registry) -> list[Point]:
         doc = card.document
         tags = installation_tags(doc)
         for name, kpi in doc["kpis"].items():
-            stored = _clean(kpi)
+            stored = canonical_value(kpi)
             kpi_record = KpiRecord.from_fields({k: stored.get(k) for k in KPI_FIELDS})
             points.append(kpi_point(tags, name, ts, kpi_record))
         counts = doc["status_counts"]
         record = ScorecardRecord(
             document=card.json,
-            score=_clean(doc["score"]),
+            score=canonical_value(doc["score"]),
             bonus_malus_sek=doc["payment"]["bonus_malus_sek"],
             payment_sek=doc["payment"]["payment_sek"],
             passed=counts["pass"],
@@ -1107,7 +841,7 @@ def results_to_points(result: PeriodResult, registry: Registry) -> list[Point]:
                 ts,
                 _fields(
                     {
-                        "availability": _clean(health.availability),
+                        "availability": canonical_value(health.availability),
                         "suspect_minutes": float(health.suspect_minutes),
                         "status": health.status,
                         "reasons": ",".join(health.reasons),

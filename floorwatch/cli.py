@@ -49,6 +49,7 @@ def exit_code_of(exc: FloorwatchError) -> int:
     """The exit code `floorwatch` ends with for this error (see EXIT_CODES)."""
     return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)
 
+
 app = typer.Typer(
     name="floorwatch",
     help=(

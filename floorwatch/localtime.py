@@ -45,6 +45,12 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(LOCAL_TZ).date()
 
 
+def local_days_between(start: datetime, end: datetime) -> set[date]:
+    """The local days an interval [start, end) of instants touches."""
+    first, last = local_date(start), local_date(end - timedelta(seconds=1))
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
 def next_month(day: date) -> date:
     """The 1st of the month after the one `day` is in."""
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)

@@ -16,7 +16,8 @@ import typer
 from typer.testing import CliRunner
 
 from analytics.cli import score, weather_app
-from analytics.scorecard import Scorer, bonus_malus, weighted_score, write_results
+from analytics.payment import bonus_malus, weighted_score
+from analytics.scorecard import Scorer, write_results
 from floorwatch.cli import exit_code_of, main
 from floorwatch.errors import FloorwatchError
 from floorwatch.localtime import day_bounds, period_bounds
