@@ -66,7 +66,7 @@ class Estimate:
     judged_measured: Interval
     expected: Interval
     improvement: Interval
-    expected_share: float  # expected untreated avoided outcome / exposure (how much to avoid)
+    expected_share: float  # expected untreated avoided outcome per unit of its outcome's `per`
     negligible: bool  # expected_share below its outcome's `negligible`: nothing to avoid
     replicates: np.ndarray  # bootstrap replicates of the improvement (for the comparison)
     events: int  # wet episodes (wet recovery), else days with the outcome
