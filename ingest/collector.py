@@ -12,7 +12,10 @@ Three threads, each with one job:
   store, and only then queues its acks (`manual_ack`). When the store does not answer, batches go
   to the durable spool and are acked; they are replayed in order when it answers again. A full
   spool stops the acks: the broker then stops sending (its in-flight window fills) and keeps the
-  rest for us.
+  rest for us. Into InfluxDB, up to `influx_writes_in_flight` batches are written at once (by
+  a small pool of threads doing only the HTTP writes), so InfluxDB writes one while the next is
+  encoded and sent; they are resolved and acknowledged in the order received, and when one fails,
+  it and every batch after it are committed again one at a time as above.
 
 Killing the process at any moment loses nothing: an unacknowledged message is redelivered by the
 broker from the persistent session, and a reading written twice is stored once.
@@ -29,8 +32,9 @@ import socket
 import ssl
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -104,6 +108,10 @@ _PUBACK_HEAD = bytes([PacketTypes.PUBACK << 4, 2])  # fixed header of a PUBACK w
 # buffer before going round again (acks, keepalive)
 _READS_PER_POLL = 500
 _GATHER_S = 0.005  # how long the decoding thread lets messages gather when the inbox is empty
+_QUEUED_BATCHES = 2  # decoded batches waiting for the writer
+# While batches are in flight the writer waits this long for the next batch before it looks
+# whether the oldest write has returned.
+_FLIGHT_POLL_S = 0.002
 
 
 def subscriptions(share_group: str | None) -> list[str]:
@@ -184,6 +192,24 @@ class Batch:
     redelivered: list[Inbound] = field(default_factory=list)
     counted: list[str] = field(default_factory=list)
     committed: threading.Event | None = None  # set once committed (a suspect's own batch)
+
+
+@dataclass(slots=True)
+class Written:
+    """What writing a batch to the store did: how many readings were new (None: the store
+    cannot tell), the readings it refused with its message, quarantine records not recorded."""
+
+    new: int | None
+    refused: list[tuple[Sequence[Reading], str]]
+    unrecorded: int
+
+
+@dataclass(slots=True)
+class InFlight:
+    """A batch whose write to the store was started and has not been resolved."""
+
+    batch: Batch
+    write: Future[Written]
 
 
 def _redacted_store(settings: Settings) -> str:
@@ -301,8 +327,12 @@ class Collector:
         self._store_retry_at = 0.0
         self._store_backoff = Backoff(0.2, 5.0)
         self._held_since: float | None = None  # back-pressure: when the spool was found full
-        # Decoded batches on their way to the writer; two let decoding run ahead of one commit.
-        self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+        # Decoded batches on their way to the writer; two let decoding run ahead of the writes.
+        self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=_QUEUED_BATCHES)
+        # Batches written at once (InfluxDB only: an SQLite commit holds the database's lock).
+        self._writes_in_flight = (
+            settings.influx_writes_in_flight if settings.store.backend == "influxdb" else 1
+        )
         self._holding = False  # the writer holds a batch it cannot make durable
         self._writer_alive = True
         self._totals_unsaved = False  # the last save of the counter totals failed
@@ -643,31 +673,32 @@ class Collector:
         interval = self.settings.counters_interval_s
         next_counters = time.monotonic() + interval
         next_prune = time.monotonic()
+        depth = self._writes_in_flight
+        pool = ThreadPoolExecutor(depth, thread_name_prefix="store-write") if depth > 1 else None
+        in_flight: deque[InFlight] = deque()
         try:
             while True:
+                if in_flight and (len(in_flight) >= depth or in_flight[0].write.done()):
+                    if not self._resolve_oldest(in_flight):
+                        return
+                    continue
                 try:
-                    batch = self._batches.get(timeout=0.1)
+                    batch = self._batches.get(timeout=_FLIGHT_POLL_S if in_flight else 0.1)
                 except queue.Empty:
-                    if self._spool.pending:
+                    if not in_flight and self._spool.pending:
                         self._replay_when_due()
                 else:
                     if batch is None:
+                        while in_flight:
+                            if not self._resolve_oldest(in_flight):
+                                return
                         return
-                    while not self._commit_guarded(batch):
-                        self._holding = True
-                        if self._stop.wait(0.5):
-                            log.warning(
-                                "event=stopping_unacknowledged messages=%d "
-                                "reason=store_away_and_spool_full note=the broker redelivers them",
-                                len(batch.messages),
-                            )
+                    if pool is None or not self._start_write(pool, batch, in_flight):
+                        while in_flight:  # older batches first: acks go in the order received
+                            if not self._resolve_oldest(in_flight):
+                                return
+                        if not self._commit_until_durable(batch):
                             return
-                    self._holding = False
-                    if batch.counted:
-                        self._ledger.forget(batch.counted)  # committed: no longer suspects
-                    self._acknowledge(batch)
-                    if batch.committed is not None:
-                        batch.committed.set()
                 if time.monotonic() >= next_counters:
                     self._write_counters()
                     next_counters = time.monotonic() + interval
@@ -682,7 +713,78 @@ class Collector:
             self._fatal = exc
             self.request_stop()
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True)  # nothing of ours writes after the writer has stopped
             self._writer_alive = False
+
+    def _commit_until_durable(self, batch: Batch) -> bool:
+        """Commit the batch, waiting while it can be made durable nowhere, then acknowledge it.
+        False when asked to stop before that: it stays unacknowledged."""
+        while not self._commit_guarded(batch):
+            self._holding = True
+            if self._stop.wait(0.5):
+                log.warning(
+                    "event=stopping_unacknowledged messages=%d "
+                    "reason=store_away_and_spool_full note=the broker redelivers them",
+                    len(batch.messages),
+                )
+                return False
+        self._holding = False
+        self._done(batch)
+        return True
+
+    def _done(self, batch: Batch) -> None:
+        """The batch is durable: acknowledge it."""
+        if batch.counted:
+            self._ledger.forget(batch.counted)  # committed: no longer suspects
+        self._acknowledge(batch)
+        if batch.committed is not None:
+            batch.committed.set()
+
+    def _start_write(
+        self, pool: ThreadPoolExecutor, batch: Batch, in_flight: deque[InFlight]
+    ) -> bool:
+        """Start writing the batch to the store beside the writes in flight. False when it
+        must be committed on its own: the store is away, or the spool holds older batches
+        (replayed first, in order)."""
+        if self._spool.pending:
+            return False
+        store = self._available_store()
+        if store is None:
+            return False
+        durable = SpooledBatch(batch.readings, batch.quarantine)
+        in_flight.append(InFlight(batch, pool.submit(self._write_to, store, durable)))
+        return True
+
+    def _resolve_oldest(self, in_flight: deque[InFlight]) -> bool:
+        """Wait for the oldest write in flight and acknowledge its batch. When that write
+        failed, the later ones are waited for too, and every one of these batches is committed
+        again on its own, in order (to the store, else the spool, else held): nothing is
+        acknowledged before it is durable, and a batch written twice is stored once. False
+        when asked to stop while holding one."""
+        oldest = in_flight.popleft()
+        try:
+            written = oldest.write.result()
+        except Exception as exc:
+            if isinstance(exc, StoreUnavailable):
+                self._note_store_down(exc)
+            log.info(
+                "event=write_in_flight_failed messages=%d later_batches=%d error=%s "
+                "note=committing them again one at a time",
+                len(oldest.batch.messages),
+                len(in_flight),
+                storable(repr(exc), 300),
+            )
+            again = [oldest.batch]
+            while in_flight:
+                later = in_flight.popleft()
+                later.write.exception()  # waits; a batch written anyway is stored once
+                again.append(later.batch)
+            return all(self._commit_until_durable(batch) for batch in again)
+        self._count_written(oldest.batch.readings, written)
+        self._settle(oldest.batch)
+        self._done(oldest.batch)
+        return True
 
     def _take_batch(self, wait: bool) -> Batch:
         """Messages until batch_size readings, the in-flight window, or batch_wait_ms."""
@@ -694,9 +796,9 @@ class Collector:
             return batch
         self._take(batch, first)
         size = self.settings.batch_size
-        # Up to three batches are unacknowledged at once (two queued, one being written): each
-        # takes at most a third of the in-flight window so the broker never stalls on us.
-        window = max(1, self.settings.receive_maximum // 3)
+        # Up to _QUEUED_BATCHES + writes in flight batches are unacknowledged at once: each takes
+        # at most its share of the in-flight window so the broker never stalls on us.
+        window = max(1, self.settings.receive_maximum // (_QUEUED_BATCHES + self._writes_in_flight))
         deadline = time.monotonic() + self.settings.batch_wait_ms / 1000
         while len(batch.readings) < size and len(batch.messages) + len(batch.redelivered) < window:
             try:
@@ -975,15 +1077,25 @@ class Collector:
             )
 
     def _write(self, store: Store, batch: SpooledBatch) -> None:
+        self._count_written(batch.readings, self._write_to(store, batch))
+
+    @staticmethod
+    def _write_to(store: Store, batch: SpooledBatch) -> Written:
+        """The store's part of writing a batch (in the writer thread, or one writing beside it):
+        the readings, then its quarantine records and those of readings the store refused."""
         new, refused = write_sorting_out_refused(store, batch.readings)
         refused_at_ms = int(time.time() * 1000)
         unrecorded = write_quarantine_carefully(
             store, [*batch.quarantine, *refused_records(refused, refused_at_ms)]
         )
+        return Written(new, refused, unrecorded)
+
+    def _count_written(self, readings: Sequence[Reading], written: Written) -> None:
+        new, refused, unrecorded = written.new, written.refused, written.unrecorded
         if unrecorded:
             self.counters.count_quarantine_unrecorded(unrecorded)
-        refused_count = sum(len(readings) for readings, _ in refused)
-        total = len(batch.readings) - refused_count
+        refused_count = sum(len(group) for group, _ in refused)
+        total = len(readings) - refused_count
         if new is None:  # InfluxDB cannot tell new from already stored
             self.counters.count_stored(total)
         else:
