@@ -23,6 +23,7 @@ broker from the persistent session, and a reading written twice is stored once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -109,9 +110,6 @@ _PUBACK_HEAD = bytes([PacketTypes.PUBACK << 4, 2])  # fixed header of a PUBACK w
 _READS_PER_POLL = 500
 _GATHER_S = 0.005  # how long the decoding thread lets messages gather when the inbox is empty
 _QUEUED_BATCHES = 2  # decoded batches waiting for the writer
-# While batches are in flight the writer waits this long for the next batch before it looks
-# whether the oldest write has returned.
-_FLIGHT_POLL_S = 0.002
 
 
 def subscriptions(share_group: str | None) -> list[str]:
@@ -192,6 +190,10 @@ class Batch:
     redelivered: list[Inbound] = field(default_factory=list)
     counted: list[str] = field(default_factory=list)
     committed: threading.Event | None = None  # set once committed (a suspect's own batch)
+
+
+# Put into the writer's queue when a write in flight returns: wakes the writer to resolve it.
+_WRITE_RETURNED = Batch()
 
 
 @dataclass(slots=True)
@@ -312,6 +314,7 @@ class Collector:
         self._fatal: Exception | None = None  # why a thread gave up; run() raises it
         self._subscribed = threading.Event()
         self._ever_connected = False
+        self._received = 0  # messages received in this poll of the MQTT thread (counted per poll)
 
         # One folder per client id: collectors sharing a spool_dir never share a spool.
         self.spool_dir = settings.spool_dir / settings.client_id
@@ -487,7 +490,7 @@ class Collector:
                 bool(message.dup),
             )
         )
-        self.counters.count_received()
+        self._received += 1
 
     def _send_acks(self) -> None:
         """Send queued acks. Acks of messages from an earlier connection are dropped: the broker
@@ -550,6 +553,9 @@ class Collector:
                     if (rc := client.loop_read()) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                         break
                     reads += 1
+                if self._received:  # one counter update per poll, not per message
+                    self.counters.count_received(self._received)
+                    self._received = 0
                 self._send_acks()
                 if client.is_connected():
                     backoff.reset()
@@ -571,6 +577,9 @@ class Collector:
         """Collect until asked to stop; returns the final counters. Raises BrokerError when the
         broker refuses our credentials, or the store's error if it refuses a batch."""
         self._log_start()
+        # Opened (or found away) before messages come in: importing the backend and the first
+        # requests are not paid while a backlog pours in.
+        self._available_store()
         network = threading.Thread(target=self._network_loop, name="mqtt", daemon=True)
         writer = threading.Thread(target=self._writer_loop, name="store", daemon=True)
         network.start()
@@ -683,11 +692,13 @@ class Collector:
                         return
                     continue
                 try:
-                    batch = self._batches.get(timeout=_FLIGHT_POLL_S if in_flight else 0.1)
+                    batch = self._batches.get(timeout=0.1)
                 except queue.Empty:
                     if not in_flight and self._spool.pending:
                         self._replay_when_due()
                 else:
+                    if batch is _WRITE_RETURNED:
+                        continue
                     if batch is None:
                         while in_flight:
                             if not self._resolve_oldest(in_flight):
@@ -753,8 +764,14 @@ class Collector:
         if store is None:
             return False
         durable = SpooledBatch(batch.readings, batch.quarantine)
-        in_flight.append(InFlight(batch, pool.submit(self._write_to, store, durable)))
+        write = pool.submit(self._write_to, store, durable)
+        write.add_done_callback(self._wake_writer)
+        in_flight.append(InFlight(batch, write))
         return True
+
+    def _wake_writer(self, write: Future[Written]) -> None:
+        with contextlib.suppress(queue.Full):  # full: the writer has something to wake it
+            self._batches.put_nowait(_WRITE_RETURNED)
 
     def _resolve_oldest(self, in_flight: deque[InFlight]) -> bool:
         """Wait for the oldest write in flight and acknowledge its batch. When that write
