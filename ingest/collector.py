@@ -138,6 +138,17 @@ class Backoff:
         self.attempts = 0
 
 
+class _DirectClient(mqtt.Client):
+    """paho's client, handing each message straight to `on_message`. paho's own dispatch first
+    matches the topic against per-filter callbacks (the collector registers none) under two
+    locks, for every message: 3 to 5 % of the collector's CPU at one reading per message."""
+
+    def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
+        on_message = self.on_message
+        if on_message is not None:
+            on_message(self, self._userdata, message)
+
+
 def open_collector_store(settings: Settings, sensor_tags: Any) -> Store:
     """Open the store with the collector's short timeout: a store slower than that counts as
     unavailable, and the batch goes to the spool instead of blocking ingest."""
@@ -377,14 +388,14 @@ class Collector:
         settings = self.settings
         target = settings.mqtt
         if target.protocol_v5:
-            client = mqtt.Client(
+            client = _DirectClient(
                 callback_api_version=CallbackAPIVersion.VERSION2,
                 client_id=settings.client_id,
                 protocol=MQTTProtocolVersion.MQTTv5,
                 manual_ack=True,
             )
         else:  # MQTT 3.1.1 (the embedded amqtt broker): a persistent session is clean_session off
-            client = mqtt.Client(
+            client = _DirectClient(
                 callback_api_version=CallbackAPIVersion.VERSION2,
                 client_id=settings.client_id,
                 protocol=MQTTProtocolVersion.MQTTv311,
