@@ -712,16 +712,14 @@ class Collector:
                     if batch is _WRITE_RETURNED:
                         continue
                     if batch is None:
-                        while in_flight:
-                            if not self._resolve_oldest(in_flight):
-                                return
+                        self._resolve_all(in_flight)
                         return
-                    if pool is None or not self._start_write(pool, batch, in_flight):
-                        while in_flight:  # older batches first: acks go in the order received
-                            if not self._resolve_oldest(in_flight):
-                                return
-                        if not self._commit_until_durable(batch):
-                            return
+                    started = pool is not None and self._start_write(pool, batch, in_flight)
+                    # else committed on its own, after the older ones: acks go in the order received
+                    if not started and not (
+                        self._resolve_all(in_flight) and self._commit_until_durable(batch)
+                    ):
+                        return
                 if time.monotonic() >= next_counters:
                     self._write_counters()
                     next_counters = time.monotonic() + interval
@@ -784,6 +782,13 @@ class Collector:
     def _wake_writer(self, write: Future[Written]) -> None:
         with contextlib.suppress(queue.Full):  # full: the writer has something to wake it
             self._batches.put_nowait(_WRITE_RETURNED)
+
+    def _resolve_all(self, in_flight: deque[InFlight]) -> bool:
+        """Resolve every write in flight, oldest first; False when asked to stop meanwhile."""
+        while in_flight:
+            if not self._resolve_oldest(in_flight):
+                return False
+        return True
 
     def _resolve_oldest(self, in_flight: deque[InFlight]) -> bool:
         """Wait for the oldest write in flight and acknowledge its batch. When that write

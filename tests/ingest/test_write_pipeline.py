@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from floorwatch.registry import Registry
 from floorwatch.store import open_store
 from floorwatch.store.influx import InfluxStore
 from ingest.collector import Batch, Collector
+from ingest.counters import CountersSnapshot
 from tests.ingest.helpers import collector_settings, publisher, running_collector, wait_until
 from tests.ingest.messages import native_batches
 from tests.services import SIMULATOR_USER, Mosquitto
@@ -102,6 +104,34 @@ def _assert_acks_in_order_after_their_writes(seen: Events) -> None:
         assert written and min(written) <= acked_at, "acknowledged before its write returned"
 
 
+def _ingest_all(
+    mosquitto: Mosquitto, influx_url: str, registry: Registry, tmp_path: Path, **settings: Any
+) -> CountersSnapshot:
+    """Publish READINGS readings of one sensor through a collector into InfluxDB; return its
+    counters once every reading is stored, every message acknowledged and the spool replayed.
+    The store's count is checked again after the collector stopped."""
+    config = collector_settings(mosquitto, influx_url, tmp_path, batch_size=BATCH, **settings)
+    messages = native_batches(registry, READINGS, PER_MESSAGE, sensors=1)
+    store = open_store(influx_url)
+    try:
+        with (
+            running_collector(config) as collector,
+            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
+        ):
+            pub.publish_all(messages)
+            wait_until(lambda: store.count_readings() == READINGS, 20, "every reading")
+
+            def settled() -> bool:
+                counts = collector.counters.snapshot()
+                return counts.acknowledged == len(messages) and counts.spooled == counts.replayed
+
+            wait_until(settled, 10, "every ack and the spool's replay")
+        assert store.count_readings() == READINGS  # a batch written twice is stored once
+        return collector.counters.snapshot()
+    finally:
+        store.close()
+
+
 def test_a_slow_answer_lets_the_next_batch_be_written_and_acks_stay_in_order(
     mosquitto: Mosquitto,
     influx_url: str,
@@ -111,29 +141,15 @@ def test_a_slow_answer_lets_the_next_batch_be_written_and_acks_stay_in_order(
     events: Events,
 ) -> None:
     _wrap_writes(monkeypatch, events, slow_first_s=0.6, fail_first=False)
-    settings = collector_settings(mosquitto, influx_url, tmp_path, batch_size=BATCH)
-    messages = native_batches(registry, READINGS, PER_MESSAGE, sensors=1)
-    store = open_store(influx_url)
-    try:
-        with (
-            running_collector(settings) as collector,
-            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
-        ):
-            pub.publish_all(messages)
-            wait_until(lambda: store.count_readings() == READINGS, 20, "every reading")
-            wait_until(
-                lambda: collector.counters.snapshot().acknowledged == len(messages), 10, "acks"
-            )
-        [(first, _, ended, _), *rest] = sorted(events.writes, key=lambda w: w[1])
-        # the second batch was written while InfluxDB was still answering the first
-        assert rest and rest[0][1] < ended and rest[0][2] < ended
-        assert events.most_at_once == 2  # two at once, never more
-        # ... and yet the first batch was acknowledged before it
-        assert max(events.acks[0][0]) == max(first)
-        _assert_acks_in_order_after_their_writes(events)
-        assert collector.counters.snapshot().spooled == 0
-    finally:
-        store.close()
+    counts = _ingest_all(mosquitto, influx_url, registry, tmp_path)
+    [(first, _, ended, _), *rest] = sorted(events.writes, key=lambda w: w[1])
+    # the second batch was written while InfluxDB was still answering the first
+    assert rest and rest[0][1] < ended and rest[0][2] < ended
+    assert events.most_at_once == 2  # two at once, never more
+    # ... and yet the first batch was acknowledged before it
+    assert max(events.acks[0][0]) == max(first)
+    _assert_acks_in_order_after_their_writes(events)
+    assert counts.spooled == 0
 
 
 def test_a_failed_write_with_the_next_in_flight_spools_both_in_order_and_doubles_nothing(
@@ -148,40 +164,16 @@ def test_a_failed_write_with_the_next_in_flight_spools_both_in_order_and_doubles
     the first is durable (here: in the spool), the second is committed again after it, and the
     spool's replay leaves every reading stored once."""
     _wrap_writes(monkeypatch, events, slow_first_s=0.6, fail_first=True)
-    settings = collector_settings(mosquitto, influx_url, tmp_path, batch_size=BATCH)
-    messages = native_batches(registry, READINGS, PER_MESSAGE, sensors=1)
-    store = open_store(influx_url)
-    try:
-        with (
-            running_collector(settings) as collector,
-            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
-        ):
-            pub.publish_all(messages)
-            wait_until(lambda: store.count_readings() == READINGS, 20, "every reading")
-            wait_until(
-                lambda: collector.counters.snapshot().acknowledged == len(messages), 10, "acks"
-            )
-            wait_until(
-                lambda: (
-                    0
-                    < collector.counters.snapshot().spooled
-                    == collector.counters.snapshot().replayed
-                ),
-                10,
-                "the spool's replay",
-            )
-        failed = [w for w in events.writes if w[3]]
-        assert len(failed) == 1
-        second = min((w for w in events.writes if not w[3]), key=lambda w: w[1])
-        assert second[2] < failed[0][2]  # written while the first was failing
-        counts = collector.counters.snapshot()
-        assert counts.spooled >= len(failed[0][0]) + len(second[0])  # both went to the spool
-        first_ack = events.acks[0][1]
-        assert first_ack >= failed[0][2]  # nothing acknowledged before the failure was resolved
-        _assert_acks_in_order(events)
-        assert store.count_readings() == READINGS  # the second batch written twice, stored once
-    finally:
-        store.close()
+    counts = _ingest_all(mosquitto, influx_url, registry, tmp_path)
+    failed = [w for w in events.writes if w[3]]
+    assert len(failed) == 1
+    second = min((w for w in events.writes if not w[3]), key=lambda w: w[1])
+    assert second[2] < failed[0][2]  # written while the first was failing
+    assert counts.spooled >= len(failed[0][0]) + len(second[0])  # both went to the spool
+    assert counts.replayed == counts.spooled
+    first_ack = events.acks[0][1]
+    assert first_ack >= failed[0][2]  # nothing acknowledged before the failure was resolved
+    _assert_acks_in_order(events)
 
 
 def test_one_write_at_a_time_when_set_so(
@@ -193,22 +185,6 @@ def test_one_write_at_a_time_when_set_so(
     events: Events,
 ) -> None:
     _wrap_writes(monkeypatch, events, slow_first_s=0.3, fail_first=False)
-    settings = collector_settings(
-        mosquitto, influx_url, tmp_path, batch_size=BATCH, influx_writes_in_flight=1
-    )
-    messages = native_batches(registry, READINGS, PER_MESSAGE, sensors=1)
-    store = open_store(influx_url)
-    try:
-        with (
-            running_collector(settings) as collector,
-            publisher(mosquitto.url_for(SIMULATOR_USER)) as pub,
-        ):
-            pub.publish_all(messages)
-            wait_until(lambda: store.count_readings() == READINGS, 20, "every reading")
-            wait_until(
-                lambda: collector.counters.snapshot().acknowledged == len(messages), 10, "acks"
-            )
-        assert events.most_at_once == 1
-        _assert_acks_in_order_after_their_writes(events)
-    finally:
-        store.close()
+    _ingest_all(mosquitto, influx_url, registry, tmp_path, influx_writes_in_flight=1)
+    assert events.most_at_once == 1
+    _assert_acks_in_order_after_their_writes(events)
