@@ -143,6 +143,13 @@ class Settings(BaseSettings):
         description="gzip level of the collector's InfluxDB writes: 0 (off) for loopback or a "
         "LAN, where compressing costs more CPU than it saves; 1 over a slow link",
     )
+    influx_writes_in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=2,
+        description="collector: batches being written to InfluxDB at once, acknowledged in "
+        "order; 2 lets InfluxDB write one while the next is encoded and sent (SQLite: always 1)",
+    )
     mqtt_ca_file: Path | None = Field(
         default=None, description="CA certificates for mqtts:// (unset: the system's)"
     )

@@ -13,6 +13,7 @@ import gzip
 import io
 import itertools
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -30,8 +31,9 @@ from floorwatch.store.lineprotocol import ReadingLines, body
 from floorwatch.store.lineprotocol import line as _line
 
 # Lines per /write request: the collector's batch (5,000 readings by default) goes in one request;
-# larger writes (imports, backfills) are split and posted WRITE_CONCURRENCY at a time. Bounded, as
-# InfluxDB 1.6.7 wants; more requests at once did not raise its rate on 2 cores (bench/README.md).
+# larger writes (imports, backfills) are split. At most WRITE_CONCURRENCY requests of one store
+# write at once, however many threads write through it (the collector writes two batches at
+# once): bounded, as InfluxDB 1.6.7 wants; more did not raise its rate on 2 cores (bench/README.md).
 WRITE_CHUNK = 20_000
 WRITE_CONCURRENCY = 2
 QUERY_CHUNK = 10_000  # rows per chunk of a chunked /query answer
@@ -64,7 +66,8 @@ def _ident(text: str) -> str:
 
 
 class InfluxStore:
-    """The Store interface on InfluxDB's v1-compatible HTTP API."""
+    """The Store interface on InfluxDB's v1-compatible HTTP API. Writes may come from several
+    threads at once."""
 
     def __init__(
         self,
@@ -79,6 +82,10 @@ class InfluxStore:
         self._reading_lines = ReadingLines(sensor_tags)
         self._gzip_level = gzip_level
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._posting = threading.BoundedSemaphore(WRITE_CONCURRENCY)
+        # one quarantine write at a time: each checks and updates the keys already stored
+        self._quarantine_lock = threading.Lock()
         headers = {"Authorization": f"Token {target.token}"} if target.token else {}
         self._auth_params: dict[str, str] = {}
         if target.username and not target.token:
@@ -118,13 +125,14 @@ class InfluxStore:
         if self._gzip_level:
             content = gzip.compress(content, compresslevel=self._gzip_level)
             headers["Content-Encoding"] = "gzip"
-        self._request(
-            "POST",
-            "/write",
-            params={"db": self.database, "precision": precision},
-            content=content,
-            headers=headers,
-        )
+        with self._posting:
+            self._request(
+                "POST",
+                "/write",
+                params={"db": self.database, "precision": precision},
+                content=content,
+                headers=headers,
+            )
 
     def _write_lines(self, lines: Iterable[str], precision: str = "ms") -> None:
         everything = lines if isinstance(lines, list) else list(lines)
@@ -132,8 +140,11 @@ class InfluxStore:
             if everything:
                 self._post_lines(everything, precision)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(WRITE_CONCURRENCY, thread_name_prefix="influx-write")
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    WRITE_CONCURRENCY, thread_name_prefix="influx-write"
+                )
         chunks = [
             everything[start : start + WRITE_CHUNK]
             for start in range(0, len(everything), WRITE_CHUNK)
@@ -318,6 +329,10 @@ class InfluxStore:
     def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
         if not records:
             return
+        with self._quarantine_lock:
+            self._write_quarantine(records)
+
+    def _write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
         known = self._stored_quarantine_keys()
         fresh: dict[str, QuarantineRecord] = {}
         for index, record in enumerate(records):
