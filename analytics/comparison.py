@@ -219,6 +219,17 @@ def compare(
         "overall_kpis": [str(k) for k in shared],
         "left_out": left_out,
         "effects_used": used,
+        # the comparison's own counterfactuals, so that anyone can recompute its effects
+        "models": {
+            item.installation: {
+                base.outcome.name: base.describe()
+                for base in sorted(
+                    {id(b): b for b in item.baselines.values()}.values(),
+                    key=lambda b: b.outcome.name,
+                )
+            }
+            for item in sorted(items, key=lambda i: i.installation)
+        },
         "mean_score": {
             s: (float(np.nanmean(v)) if any(math.isfinite(x) for x in v) else None)
             for s, v in sorted(scores.items())

@@ -86,6 +86,24 @@ def test_every_ranking_interval_holds_its_value(fair) -> None:
         assert row["effect_low"] <= row["effect"] <= row["effect_high"], row
 
 
+def test_the_comparison_records_its_own_models(fair) -> None:
+    _, _, scored = fair
+    comparison = scored.comparisons["skane-entrance-2026"]
+    used = {u["installation"] for u in comparison["effects_used"]}
+    assert used and used <= set(comparison["models"])
+    for installation, models in comparison["models"].items():
+        entrance = next(
+            c.document["entrance"]
+            for c in scored.scorecards
+            if c.document["installation"] == installation
+        )
+        assert set(models) == {"inner_buildup", "moisture_excess", "wet_passage_load"}
+        for model in models.values():
+            # own intercept, slopes learnt on more than the entrance's own school
+            assert entrance in model["intercepts"] and len(model["intercepts"]) > 2
+            assert model["coefficients"] and "accepted" in model["acceptance"]
+
+
 def test_points_follow_the_store_contracts(fair) -> None:
     placed, store, scored = fair
     written = write_results(store, scored, placed)
