@@ -18,6 +18,7 @@ from analytics.kpis import (
     dirt_capture,
     dry_time_share,
     kpis_from_components,
+    moisture_excess,
     slip_exposure,
     wet_episodes,
     wet_recovery_p90,
@@ -158,6 +159,35 @@ def test_daily_components_across_the_october_dst_change() -> None:
     # components agree with the direct KPI functions
     assert kpis[Kpi.DRY_TIME_SHARE] == dry_time_share(moisture, occupied, 20)
     assert kpis[Kpi.SLIP_EXPOSURE] == slip_exposure(moisture, passages, occupied, 20)
+
+
+def test_water_reaching_the_floor_is_summed_without_a_threshold() -> None:
+    start, end = day_bounds(date(2026, 10, 26), date(2026, 10, 26))
+    index = minute_index(start, end)
+    local = index.tz_convert("Europe/Stockholm")
+    occupied = (local.hour >= 8) & (local.hour < 10)  # 120 occupied minutes
+    # inner floor: 60 minutes at 12 % (below the wet threshold), 60 at 1 % (below dry: nothing)
+    moisture = np.where(local.hour == 8, 12.0, 1.0)
+    moisture[(local.hour == 9) & (local.minute < 10)] = np.nan  # missing: counted nowhere
+    door = np.where(occupied, 42.0, 0.0)  # outside the door
+    passages = np.where(occupied, 3.0, 0.0)
+    dirt = np.full(len(index), 10.0)
+    daily, _ = daily_components(
+        index, occupied, moisture, dirt, dirt, passages, 20, 30,
+        dry_reading=2.0, door_moisture=door,
+    )  # fmt: skip
+    day = daily.iloc[0]
+    assert day["dry_minutes"] == 110  # never wet by the threshold ...
+    assert day["moisture_excess"] == pytest.approx(60 * 10.0)  # ... but water all the same
+    assert day["wet_passage_load"] == pytest.approx(60 * 3.0 * 0.10)
+    assert day["door_wet_load"] == pytest.approx(120 * 3.0 * 0.40)
+    # halving the water above dry halves the excess: what a solution avoids is proportional
+    halved, _ = daily_components(
+        index, occupied, np.where(local.hour == 8, 7.0, 1.0), dirt, dirt, passages, 20, 30,
+        dry_reading=2.0, door_moisture=door,
+    )  # fmt: skip
+    assert halved.iloc[0]["moisture_excess"] == pytest.approx(60 * 5.0)
+    assert moisture_excess(np.array([np.nan, 1.0, 2.5]), 2.0)[1:].tolist() == [0.0, 0.5]
 
 
 def test_components_of_an_empty_period_are_insufficient() -> None:

@@ -8,6 +8,7 @@ import math
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.kpis import Kpi, daily_components, kpis_from_components
@@ -16,7 +17,7 @@ from floorwatch.errors import InvalidRequest, NotFound
 from floorwatch.localtime import day_bounds
 from floorwatch.registry import Registry
 from simulators import Scenario, simulate
-from simulators.counterfactual import ACTUAL, Counterfactual
+from simulators.counterfactual import ACTUAL, Counterfactual, Thresholds
 from simulators.scenario import BASELINE
 
 START, DAYS = date(2026, 9, 24), 14  # a week of baseline, then the installations (1 October)
@@ -76,8 +77,17 @@ def test_true_kpis_are_what_analytics_computes_from_the_noise_free_series(
                 run.passages[cut],
                 contract.wet_threshold,
                 contract.dirt_threshold,
+                dry_reading=contract.dry_reading,
             )
             expected = kpis_from_components(daily, episodes)
+            # the threshold-free sums the improvement is judged on agree too, day by day
+            th = Thresholds(contract.wet_threshold, contract.dirt_threshold, contract.dry_reading)
+            sums, _ = world.daily(treatment, truth.entrance, th)
+            true_days = sums.reindex([pd.Timestamp(d).date() for d in daily.index])
+            for name in ("moisture_excess", "wet_passage_load", "inner_buildup"):
+                assert true_days[name].to_numpy() == pytest.approx(
+                    daily[name].to_numpy(), rel=1e-6, abs=1e-6
+                ), name
             for kpi in Kpi:
                 if kpi == Kpi.DATA_AVAILABILITY:
                     continue
