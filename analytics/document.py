@@ -24,7 +24,7 @@ from analytics.health import SensorHealth, SuspectInterval
 from analytics.kpis import KPI_INPUTS
 from analytics.payment import bonus_malus, judge, weighted_score, why_not_in_contract
 from floorwatch import __version__
-from floorwatch.localtime import LOCAL_TZ, local_days_between
+from floorwatch.localtime import LOCAL_TZ, active_on, local_days_between
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import (
     CONTRACT_KPIS,
@@ -302,7 +302,5 @@ def _active_calendar_days(
     return sum(
         1
         for d in local_days_between(start, end)
-        if inst.start <= d
-        and (inst.end is None or d < inst.end)
-        and contract.start <= d < contract.end
+        if active_on(inst.start, inst.end, d) and active_on(contract.start, contract.end, d)
     )

@@ -56,6 +56,7 @@ from analytics.weather import daily_weather, station_sensor
 from floorwatch.errors import WorkerDied
 from floorwatch.localtime import (
     LOCAL_TZ,
+    active_on,
     local_date,
     local_days_between,
     local_midnight,
@@ -564,9 +565,8 @@ class Scorer:
             active = np.array(
                 [
                     d in period_days
-                    and inst.start <= d
-                    and (inst.end is None or d < inst.end)
-                    and contract.start <= d < contract.end
+                    and active_on(inst.start, inst.end, d)
+                    and active_on(contract.start, contract.end, d)
                     for d in inst_days
                 ],
                 dtype=bool,
