@@ -410,27 +410,34 @@ def _case_rows(
     why_not: str | None,
 ) -> list[Row]:
     mine_per_s, mine_cpu = _median_run(runs[False])
-    rows = []
     if per_message == 1:
         target = ">= 1.2 x Node-RED" + (", CPU/reading <= Node-RED" if backlog else "")
     else:
         target = ">= 1.5 x Node-RED and >= 0.5 x limit"
-    if why_not is not None:
-        rows.append(not_available(SECTION, f"peer: Node-RED, {case}", "", why_not))
-        rows.append(
-            Row(
-                SECTION,
-                f"collector, {case}",
-                round(mine_per_s),
-                "readings/s",
-                target=target,
-                note=f"{mine_cpu:.2f} CPU s per 10,000 readings; no peer measured",
-                detail=detail_of(runs[False]),
-            )
+
+    def collector(note: str, met: bool | None, detail: dict[str, object]) -> Row:
+        return Row(
+            SECTION,
+            f"collector, {case}",
+            round(mine_per_s),
+            "readings/s",
+            target=target,
+            met=met,
+            note=note,
+            detail=detail,
         )
-        return rows
+
+    if why_not is not None:
+        return [
+            not_available(SECTION, f"peer: Node-RED, {case}", "", why_not),
+            collector(
+                f"{mine_cpu:.2f} CPU s per 10,000 readings; no peer measured",
+                None,
+                detail_of(runs[False]),
+            ),
+        ]
     peer_per_s, peer_cpu = _median_run(runs[True])
-    rows.append(
+    rows = [
         Row(
             SECTION,
             f"peer: Node-RED, {case}",
@@ -439,7 +446,7 @@ def _case_rows(
             note=f"{peer_cpu:.2f} CPU s per 10,000 readings; median of {len(runs[True])}",
             detail=detail_of(runs[True]),
         )
-    )
+    ]
     ratio = mine_per_s / peer_per_s
     note = (
         f"{ratio:.2f} x Node-RED; {mine_cpu:.2f} CPU s per 10,000 readings "
@@ -450,17 +457,5 @@ def _case_rows(
     else:
         met = ratio >= 1.5 and mine_per_s >= 0.5 * limit
         note += f"; {mine_per_s / limit:.2f} x InfluxDB's raw rate"
-    detail = {**detail_of(runs[False]), "ratio_to_peer": round(ratio, 3)}
-    rows.append(
-        Row(
-            SECTION,
-            f"collector, {case}",
-            round(mine_per_s),
-            "readings/s",
-            target=target,
-            met=met,
-            note=note,
-            detail=detail,
-        )
-    )
+    rows.append(collector(note, met, {**detail_of(runs[False]), "ratio_to_peer": round(ratio, 3)}))
     return rows
