@@ -222,11 +222,8 @@ def compare(
         # the comparison's own counterfactuals, so that anyone can recompute its effects
         "models": {
             item.installation: {
-                base.outcome.name: base.describe()
-                for base in sorted(
-                    {id(b): b for b in item.baselines.values()}.values(),
-                    key=lambda b: b.outcome.name,
-                )
+                name: base.describe()
+                for name, base in {b.outcome.name: b for b in item.baselines.values()}.items()
             }
             for item in sorted(items, key=lambda i: i.installation)
         },
