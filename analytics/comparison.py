@@ -9,11 +9,22 @@ too few wet days to learn them; payment never does this). An installation whose 
 misses the acceptance criteria still counts, flagged, with that model's held-out error in its
 interval, so it ranks but rarely wins a tested difference. A supplier's effect per KPI is the
 mean over its installations.
-Two suppliers are compared by testing their DIFFERENCE: the bootstrap replicates of both effects
-(independent per installation) give the difference's standard error; z = difference / SE, a
-two-sided p-value, and Holm's correction over every pair and KPI of the contract. Where the
-corrected p-value is 0.05 or more the outcome is "no difference shown": a first-class result.
-The overall effect is the contract-weighted mean over the KPIs every compared supplier has.
+Two suppliers are compared by testing their DIFFERENCE, on days of comparable conditions: how
+much a solution avoids depends on how much there is to avoid (a mat that keeps a drizzle off the
+floor saturates in a downpour), so a supplier whose entrances had only light days and one whose
+entrances had heavy ones cannot be told apart by their solutions, only by their weather. Each
+compared day is put in a stratum by its expected untreated outcome per unit (`per`: occupied
+minute, passage, point of upstream build-up) within a factor of LOAD_STRATUM, from the outcome's
+`negligible` up (days below it had next to nothing to avoid); the difference is the mean, over
+the strata both suppliers have at least MIN_STRATUM_DAYS days in, of their improvements there,
+weighted by the two suppliers' expected untreated outcome in the stratum (coarsened exact
+matching, Iacus, King and Porro 2012). Without such a stratum there is no test: "no difference
+shown", with that reason. The bootstrap replicates of both (independent per installation: days
+in blocks, refitted baselines, measurement error) give the difference's standard error; z =
+difference / SE, a two-sided p-value, and Holm's correction over every pair and KPI of the
+contract. Where the corrected p-value is 0.05 or more the outcome is "no difference shown": a
+first-class result. Overall: the contract-weighted mean over the KPIs every compared supplier has
+(the ranking), and over those of them with comparable days (the test).
 """
 
 from __future__ import annotations
@@ -26,13 +37,16 @@ from typing import Any
 
 import numpy as np
 
-from analytics.baseline import Baseline
-from analytics.effects import Estimate
+from analytics.baseline import AVOIDED_OUTCOME, OUTCOME_NAMED, Baseline
+from analytics.effects import AvoidedDays, Estimate
 from floorwatch.registry.schema import IMPROVEMENT_KPIS, Contract, Kpi
 
 ALPHA = 0.05
 NO_DIFFERENCE = "no difference shown"
+NOT_COMPARABLE = "no days of comparable conditions"
 OVERALL = "overall"
+LOAD_STRATUM = 4.0  # a stratum's days expect within a factor of 4 of each other per unit
+MIN_STRATUM_DAYS = 2  # per supplier, for a stratum to be compared
 
 
 @dataclass(frozen=True)
@@ -71,23 +85,23 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+# per supplier: (effect, bootstrap replicates, installations used, their days)
+SupplierEffect = tuple[float, np.ndarray, list[str], list[AvoidedDays]]
+
+
 def _effects(
-    items: list[Compared], kpis: list[Kpi], resamples: int
-) -> tuple[
-    dict[str, dict[str, tuple[float, np.ndarray, list[str]]]],
-    list[dict[str, str]],
-    list[dict[str, Any]],
-]:
-    """Per KPI, per supplier: (effect, replicates, installations used); what was left out and
-    why; and which installation's improvement went in."""
+    items: list[Compared], kpis: list[Kpi]
+) -> tuple[dict[str, dict[str, SupplierEffect]], list[dict[str, str]], list[dict[str, Any]]]:
+    """Per KPI, per supplier its effect; what was left out and why; and which installation's
+    improvement went in."""
     left_out: list[dict[str, str]] = []
     used: list[dict[str, Any]] = []
-    out: dict[str, dict[str, tuple[float, np.ndarray, list[str]]]] = {}
+    out: dict[str, dict[str, SupplierEffect]] = {}
     for kpi in kpis:
-        per: dict[str, list[tuple[str, float, np.ndarray]]] = {}
+        per: dict[str, list[tuple[str, float, np.ndarray, AvoidedDays]]] = {}
         for item in items:
             est, base = item.estimates[kpi], item.baselines.get(kpi)
-            if base is None or base.beta is None:
+            if base is None or base.beta is None or est.days is None:
                 reason = "no baseline model"
             elif est.negligible:
                 reason = "next to nothing to avoid without the solution"
@@ -95,7 +109,7 @@ def _effects(
                 reason = "no improvement could be computed"
             else:
                 per.setdefault(item.supplier, []).append(
-                    (item.installation, est.improvement.value, est.replicates)
+                    (item.installation, est.improvement.value, est.replicates, est.days)
                 )
                 used.append(
                     {
@@ -112,15 +126,157 @@ def _effects(
             left_out.append({"installation": item.installation, "kpi": str(kpi), "reason": reason})
         out[str(kpi)] = {
             supplier: (
-                float(np.mean([v for _, v, _ in rows])),
-                np.nanmean(np.vstack([r for _, _, r in rows]), axis=0)
+                float(np.mean([row[1] for row in rows])),
+                np.nanmean(np.vstack([row[2] for row in rows]), axis=0)
                 if len(rows) > 1
                 else rows[0][2],
-                sorted(i for i, _, _ in rows),
+                sorted(row[0] for row in rows),
+                [row[3] for row in rows],
             )
             for supplier, rows in sorted(per.items())
         }
     return out, left_out, used
+
+
+@dataclass(frozen=True)
+class Matched:
+    """Two suppliers' difference in improvement on days of comparable conditions (module
+    docstring): a's minus b's, its bootstrap replicates, and what it was computed on."""
+
+    difference: float  # NaN: no stratum both suppliers have enough days in
+    replicates: np.ndarray
+    strata: int  # strata compared
+    days: dict[str, int]  # per supplier: its days in the compared strata
+    compared_share: dict[str, float]  # per supplier: share of its expected outcome compared
+    kpis: tuple[str, ...] = ()  # overall: the KPIs it was computed on
+
+
+def strata(days: AvoidedDays, negligible: float) -> np.ndarray:
+    """Each day's stratum: floor(log of its expected untreated outcome per unit over
+    `negligible`, base LOAD_STRATUM); -1 for a day with next to nothing to avoid."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        load = np.where(days.per > 0, days.expected / days.per, 0.0)
+    out = np.full(len(load), -1, dtype=int)
+    ok = load >= negligible
+    out[ok] = np.floor(np.log(load[ok] / negligible) / math.log(LOAD_STRATUM)).astype(int)
+    return out
+
+
+@dataclass
+class _Stratum:
+    """One supplier's days of one stratum, summed: points and bootstrap replicates."""
+
+    days: int = 0
+    measured: float = 0.0
+    expected: float = 0.0
+    measured_replicates: np.ndarray | float = 0.0
+    expected_replicates: np.ndarray | float = 0.0
+
+    def add(self, days: AvoidedDays, mask: np.ndarray) -> None:
+        counts = days.counts * mask[None, :]
+        self.days += int(mask.sum())
+        self.measured += float(days.measured[mask].sum())
+        self.expected += float(days.expected[mask].sum())
+        self.measured_replicates = self.measured_replicates + (
+            (counts @ days.measured) * days.measurement
+        )
+        self.expected_replicates = self.expected_replicates + np.sum(
+            counts * days.expected_replicates, axis=1
+        )
+
+
+def _by_stratum(installations: list[AvoidedDays], negligible: float) -> dict[int, _Stratum]:
+    out: dict[int, _Stratum] = {}
+    for days in installations:
+        of_day = strata(days, negligible)
+        for k in np.unique(of_day[of_day >= 0]):
+            out.setdefault(int(k), _Stratum()).add(days, of_day == k)
+    return out
+
+
+def _avoided(measured: Any, expected: Any) -> Any:
+    """1 - measured / expected, bounded as improvements are (net measured below 0: none)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(
+            np.where(expected > 0, 1.0 - np.maximum(measured, 0.0) / expected, np.nan), -1.0, 1.0
+        )
+
+
+def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean over the first axis, over the finite values (NaN where none is)."""
+    w = np.where(np.isfinite(values), weights.reshape(-1, *([1] * (values.ndim - 1))), 0.0)
+    total = w.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, np.nansum(values * w, axis=0) / total, np.nan)
+
+
+def matched_difference(
+    a: list[AvoidedDays],
+    b: list[AvoidedDays],
+    negligible: float,
+    names: tuple[str, str],
+    resamples: int,
+) -> Matched:
+    """a's improvement minus b's on the strata both have MIN_STRATUM_DAYS days in (module
+    docstring); each list holds a supplier's installations' days."""
+    of_a, of_b = _by_stratum(a, negligible), _by_stratum(b, negligible)
+    common = sorted(
+        k for k in of_a.keys() & of_b.keys() if min(of_a[k].days, of_b[k].days) >= MIN_STRATUM_DAYS
+    )
+    expected_total = {
+        names[0]: sum(float(d.expected.sum()) for d in a),
+        names[1]: sum(float(d.expected.sum()) for d in b),
+    }
+
+    def share(name: str, part: dict[int, _Stratum]) -> float:
+        covered = sum(part[k].expected for k in common)
+        return covered / expected_total[name] if expected_total[name] > 0 else 0.0
+
+    days = {
+        names[0]: sum(of_a[k].days for k in common),
+        names[1]: sum(of_b[k].days for k in common),
+    }
+    shares = {names[0]: share(names[0], of_a), names[1]: share(names[1], of_b)}
+    if not common:
+        return Matched(float("nan"), np.full(resamples, np.nan), 0, days, shares)
+    weights = np.array([of_a[k].expected + of_b[k].expected for k in common])
+    point = np.array(
+        [
+            _avoided(of_a[k].measured, of_a[k].expected)
+            - _avoided(of_b[k].measured, of_b[k].expected)
+            for k in common
+        ],
+        dtype=float,
+    )
+    replicates = np.vstack(
+        [
+            _avoided(of_a[k].measured_replicates, of_a[k].expected_replicates)
+            - _avoided(of_b[k].measured_replicates, of_b[k].expected_replicates)
+            for k in common
+        ]
+    )
+    return Matched(
+        float(_weighted(point, weights)), _weighted(replicates, weights), len(common), days, shares
+    )
+
+
+def _overall(parts: dict[str, tuple[float, Matched]], resamples: int) -> Matched:
+    """The contract-weighted mean of per-KPI matched differences (weight, difference), over the
+    KPIs with comparable days."""
+    kept = {k: (w, m) for k, (w, m) in parts.items() if math.isfinite(m.difference)}
+    if not kept:
+        return Matched(float("nan"), np.full(resamples, np.nan), 0, {}, {})
+    weights = np.array([w for w, _ in kept.values()])
+    point = np.array([m.difference for _, m in kept.values()])
+    replicates = np.vstack([m.replicates for _, m in kept.values()])
+    return Matched(
+        float(_weighted(point, weights)),
+        _weighted(replicates, weights),
+        sum(m.strata for _, m in kept.values()),
+        {},
+        {},
+        tuple(kept),
+    )
 
 
 def compare(
@@ -129,7 +285,7 @@ def compare(
     """The comparison document of one contract and period (module docstring)."""
     kpis = [k for k in contract.kpis if k in IMPROVEMENT_KPIS]
     kpis.sort(key=str)
-    effects, left_out, used = _effects(items, kpis, resamples)
+    effects, left_out, used = _effects(items, kpis)
     suppliers = sorted({i.supplier for i in items})
     shared = [k for k in kpis if suppliers and all(s in effects[str(k)] for s in suppliers)]
     weights = {str(k): contract.kpis[k].weight for k in shared}
@@ -140,26 +296,43 @@ def compare(
                 sum(weights[str(k)] * effects[str(k)][s][0] for k in shared) / total,
                 np.sum([weights[str(k)] * effects[str(k)][s][1] for k in shared], axis=0) / total,
                 sorted({i for k in shared for i in effects[str(k)][s][2]}),
+                [],
             )
             for s in suppliers
         }
-    tests: list[dict[str, Any]] = []
-    for name, per in effects.items():
+    matched: dict[tuple[str, str, str], Matched] = {}
+    for kpi in kpis:
+        per = effects[str(kpi)]
+        negligible = OUTCOME_NAMED[AVOIDED_OUTCOME[kpi]].negligible
         for a, b in itertools.combinations(sorted(per), 2):
-            difference = per[a][0] - per[b][0]
-            se, p, low, high = _p_value(difference, per[a][1] - per[b][1])
-            tests.append(
-                {
-                    "kpi": name,
-                    "a": a,
-                    "b": b,
-                    "difference": difference,
-                    "difference_low": low,
-                    "difference_high": high,
-                    "standard_error": se,
-                    "p": p,
-                }
+            matched[(str(kpi), a, b)] = matched_difference(
+                per[a][3], per[b][3], negligible, (a, b), resamples
             )
+    for a, b in itertools.combinations(sorted(effects.get(OVERALL, {})), 2):
+        matched[(OVERALL, a, b)] = _overall(
+            {str(k): (weights[str(k)], matched[(str(k), a, b)]) for k in shared}, resamples
+        )
+    tests: list[dict[str, Any]] = []
+    for (name, a, b), m in matched.items():
+        se, p, low, high = _p_value(m.difference, m.replicates)
+        tests.append(
+            {
+                "kpi": name,
+                "a": a,
+                "b": b,
+                "difference": m.difference,
+                "difference_low": low,
+                "difference_high": high,
+                "standard_error": se,
+                "p": p,
+                "comparable": m.strata > 0,
+                "strata": m.strata,
+                "days_compared": m.days,
+                "expected_share_compared": m.compared_share,
+                **({"kpis": list(m.kpis)} if name == OVERALL else {}),
+                **({} if m.strata > 0 else {"reason": NOT_COMPARABLE}),
+            }
+        )
     for test, adjusted in zip(tests, holm([t["p"] for t in tests]), strict=True):
         test["p_holm"] = adjusted
         if adjusted < ALPHA and math.isfinite(test["difference"]):
@@ -173,7 +346,7 @@ def compare(
     def ranking(name: str) -> dict[str, Any]:
         per = effects.get(name, {})
         rows: list[dict[str, Any]] = []
-        for supplier, (effect, replicates, used) in per.items():
+        for supplier, (effect, replicates, used, _) in per.items():
             finite = replicates[np.isfinite(replicates)]
             low, high = (
                 (float(v) for v in np.percentile(finite, [2.5, 97.5]))
@@ -236,9 +409,13 @@ def compare(
             "(share of the expected untreated water or dirt on the inner floor avoided; weather "
             "slopes learnt from every untreated entrance-day, intercepts per entrance), averaged "
             "per supplier. "
-            "Differences between two suppliers tested on the bootstrap of the difference "
-            f"(z test on its standard error), Holm-corrected over {len(tests)} tests at "
-            f"{ALPHA:g}; otherwise: {NO_DIFFERENCE}."
+            "Differences between two suppliers tested on days of comparable conditions: strata "
+            "of the expected untreated outcome per unit within a factor of "
+            f"{LOAD_STRATUM:g}, those both suppliers have {MIN_STRATUM_DAYS} or more days in, "
+            "weighted by their expected untreated outcome (coarsened exact matching); the "
+            "bootstrap of the difference gives its standard error (z test), Holm-corrected "
+            f"over {len(tests)} tests at {ALPHA:g}; otherwise, or without such a stratum "
+            f"({NOT_COMPARABLE}): {NO_DIFFERENCE}."
         ),
         "registry_hash": registry_hash,
     }

@@ -58,6 +58,31 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class AvoidedDays:
+    """An improvement's outcome day by day with the bootstrap behind its interval, so that the
+    comparison can restate the improvement on some of the days (days of comparable conditions,
+    `analytics.comparison`). Units: the outcome's (`analytics.baseline.Outcome.unit`)."""
+
+    measured: np.ndarray  # per day: the outcome measured
+    expected: np.ndarray  # per day: the baseline's expected untreated outcome
+    per: np.ndarray  # per day: what the outcome's `negligible` is per (e.g. occupied minutes)
+    counts: np.ndarray  # resamples x days: how often each day is drawn (`block_counts`)
+    expected_replicates: np.ndarray  # resamples x days: the refitted baselines' expectation
+    measurement: np.ndarray  # resamples: a draw of the measured total's relative error
+
+    def improvement_replicates(self, days: np.ndarray | None = None) -> np.ndarray:
+        """Bootstrap replicates of 1 - measured / expected over `days` (bool per day; default
+        all), bounded to IMPROVEMENT_FLOOR..1, NaN where a replicate expects nothing."""
+        counts = self.counts if days is None else self.counts * days[None, :]
+        boot_mu = np.sum(counts * self.expected_replicates, axis=1)
+        boot_y = np.maximum(counts @ self.measured, 0.0) * self.measurement  # net below 0: none
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.clip(
+                np.where(boot_mu > 0, 1.0 - boot_y / boot_mu, np.nan), IMPROVEMENT_FLOOR, 1.0
+            )
+
+
+@dataclass(frozen=True)
 class Estimate:
     """One KPI over an installation's days. judged_measured: the measured level without the
     contract's relief days; expected and improvement: NaN without a fitted baseline."""
@@ -70,6 +95,7 @@ class Estimate:
     negligible: bool  # expected_share below its outcome's `negligible`: nothing to avoid
     replicates: np.ndarray  # bootstrap replicates of the improvement (for the comparison)
     events: int  # wet episodes (wet recovery), else days with the outcome
+    days: AvoidedDays | None  # the improvement day by day (None without a fitted baseline)
 
 
 def stable_seed(*parts: str, base: int = 0) -> int:
@@ -239,27 +265,30 @@ def estimate(
         events = len(episodes) if kpi == Kpi.WET_RECOVERY_P90 else int(np.sum(y > 0))
         avoided = expected_of(avoided_name)
         negligible = False
+        days: AvoidedDays | None = None
         if avoided is not None:
             total_mu = float(avoided.point.sum())
-            total_exposure = float(exposure.sum())
-            boot_mu = np.sum(counts * avoided.replicates, axis=1)
-            boot_y = np.maximum(counts @ y, 0.0)  # net build-up below 0 is noise: none
-            rng = np.random.default_rng(stable_seed(str(seed), avoided_name, "measured"))
-            boot_y = boot_y * np.clip(1.0 + rng.normal(0.0, MEASUREMENT_ERROR, resamples), 0, None)
             per_name = baselines[avoided_name].outcome.per
-            per = float(daily[per_name].sum()) if per_name else total_exposure
+            per_day = daily[per_name].to_numpy(dtype=float) if per_name else exposure
+            rng = np.random.default_rng(stable_seed(str(seed), avoided_name, "measured"))
+            days = AvoidedDays(
+                np.asarray(y, dtype=float),
+                avoided.point,
+                np.asarray(per_day, dtype=float),
+                counts,
+                avoided.replicates,
+                np.clip(1.0 + rng.normal(0.0, MEASUREMENT_ERROR, resamples), 0, None),
+            )
+            per = float(per_day.sum())
             share = total_mu / per if per > 0 else NAN
             negligible = not share >= baselines[avoided_name].outcome.negligible
-            with np.errstate(divide="ignore", invalid="ignore"):
-                replicates = np.clip(
-                    np.where(boot_mu > 0, 1.0 - boot_y / boot_mu, np.nan), IMPROVEMENT_FLOOR, 1.0
-                )
+            replicates = days.improvement_replicates()
             point = 1.0 - max(float(y.sum()), 0.0) / total_mu if total_mu > 0 else NAN
             improvement = _interval(
                 replicates, float(np.clip(point, IMPROVEMENT_FLOOR, 1.0)) if total_mu > 0 else NAN
             )
         result[kpi] = Estimate(
-            measured, judged, expected, improvement, share, negligible, replicates, events
+            measured, judged, expected, improvement, share, negligible, replicates, events, days
         )
     return result
 

@@ -283,6 +283,12 @@ def no_difference_text() -> str:
 
 
 def difference_text(test: dict[str, Any]) -> str:
+    if test["better"] is None and test.get("comparable") is False:
+        return _(
+            "{first} and {second}: no difference shown: their entrances had no days of "
+            "comparable conditions (how much a solution avoids depends on how much there is "
+            "to avoid)"
+        ).format(first=test["a"], second=test["b"])
     if test["better"] is None:
         return _("{first} and {second}: {no_difference}").format(
             first=test["a"], second=test["b"], no_difference=no_difference_text()
@@ -304,7 +310,8 @@ def ranking_note() -> str:
         "Effect: the share of each entrance's own expected untreated outcome the solution "
         "avoided, averaged over the supplier's installations and weighted over the KPIs every "
         "supplier has. Suppliers are only called different where the test of their difference "
-        "says so."
+        "says so, on days when their entrances expected about as much water or dirt without "
+        "a solution."
     )
 
 

@@ -1,6 +1,6 @@
 """Payment rules and the supplier comparison on hand-made estimates: each KPI judged on the
 contract's basis with its reason, no wet episode is no number, identical suppliers show no
-difference, Holm's correction."""
+difference, differences tested only on days of comparable conditions, Holm's correction."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from analytics.baseline import AVOIDED_OUTCOME, OUTCOME_NAMED, Baseline
-from analytics.comparison import NO_DIFFERENCE, Compared, compare, holm
-from analytics.effects import Estimate, Interval
+from analytics.comparison import NO_DIFFERENCE, NOT_COMPARABLE, Compared, compare, holm
+from analytics.effects import AvoidedDays, Estimate, Interval, block_counts
 from analytics.explanations import Explanation, render_all
 from analytics.payment import Judgement, judge, weighted_score
+from analytics.report import difference_text
 from floorwatch.i18n import language
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import Basis, Kpi, KpiTarget, NoEvents
@@ -19,9 +20,34 @@ from floorwatch.registry.schema import Basis, Kpi, KpiTarget, NoEvents
 NAN = float("nan")
 
 
+DAYS = 20
+RESAMPLES = 200
+
+
+def _days(improvement: np.ndarray, load: np.ndarray, seed: int) -> AvoidedDays:
+    """Days of 600 occupied minutes expecting `load` of the outcome per minute untreated, of
+    which the solution avoided `improvement` (both per day), measured with 5 % day-to-day noise;
+    the bootstrap as `analytics.effects` draws it."""
+    rng = np.random.default_rng(seed)
+    per = np.full(len(load), 600.0)
+    expected = load * per
+    measured = expected * (1.0 - improvement) * (1.0 + rng.normal(0.0, 0.05, len(load)))
+    return AvoidedDays(
+        measured,
+        expected,
+        per,
+        block_counts(len(load), RESAMPLES, seed),
+        expected[None, :] * (1.0 + rng.normal(0.0, 0.03, (RESAMPLES, 1))),
+        1.0 + rng.normal(0.0, 0.03, RESAMPLES),
+    )
+
+
 def _estimate(measured: float, improvement: float, share: float = 0.2, events: int = 3,
-              spread: float = 0.05, seed: int = 0) -> Estimate:  # fmt: skip
-    replicates = np.random.default_rng(seed).normal(improvement, spread, 200)
+              spread: float = 0.05, seed: int = 0,
+              days: AvoidedDays | None = None) -> Estimate:  # fmt: skip
+    replicates = np.random.default_rng(seed).normal(improvement, spread, RESAMPLES)
+    if days is None and np.isfinite(improvement):
+        days = _days(np.full(DAYS, improvement), np.full(DAYS, share), seed)
     return Estimate(
         Interval(measured, measured - 0.01, measured + 0.01),
         Interval(measured, measured - 0.01, measured + 0.01),
@@ -31,6 +57,7 @@ def _estimate(measured: float, improvement: float, share: float = 0.2, events: i
         share < 0.01,  # next to nothing to avoid
         replicates,
         events,
+        days,
     )
 
 
@@ -112,21 +139,83 @@ def test_holm_adjusts_step_down() -> None:
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
 
 
-def _compared(supplier: str, inst: str, improvement: float, seed: int) -> Compared:
-    kpis = (Kpi.DRY_TIME_SHARE, Kpi.CLEAN_TIME_SHARE, Kpi.SLIP_EXPOSURE, Kpi.DIRT_CAPTURE)
-    estimates = {k: _estimate(0.9, improvement, seed=seed + i) for i, k in enumerate(kpis)}
+KPIS = (Kpi.DRY_TIME_SHARE, Kpi.CLEAN_TIME_SHARE, Kpi.SLIP_EXPOSURE, Kpi.DIRT_CAPTURE)
+
+
+def _compared(supplier: str, inst: str, improvement: float, seed: int,
+              days: AvoidedDays | None = None) -> Compared:  # fmt: skip
+    estimates = {
+        k: _estimate(0.9, improvement, seed=seed + i, days=days) for i, k in enumerate(KPIS)
+    }
     estimates[Kpi.WET_RECOVERY_P90] = _estimate(30.0, NAN)
-    return Compared(supplier, inst, estimates, {k: _baseline(k, True) for k in kpis}, 1.0)
+    return Compared(supplier, inst, estimates, {k: _baseline(k, True) for k in KPIS}, 1.0)
 
 
 def test_the_comparison_tests_differences_and_says_no_difference_shown(registry: Registry) -> None:
     contract = registry.contracts["skane-entrance-2026"]
     same = [_compared("a", "a1", 0.5, 1), _compared("b", "b1", 0.5, 11)]
-    doc = compare(contract, "2026-10", same, 200, "h")
+    doc = compare(contract, "2026-10", same, RESAMPLES, "h")
     assert doc["no_difference_shown"] is True
     assert all(t["outcome"] == NO_DIFFERENCE for t in doc["differences"])
     apart = [_compared("a", "a1", 0.8, 1), _compared("b", "b1", 0.2, 11)]
-    doc = compare(contract, "2026-10", apart, 200, "h")
+    doc = compare(contract, "2026-10", apart, RESAMPLES, "h")
     assert [r["supplier"] for r in doc["ranking"]] == ["a", "b"]
     assert doc["ranking"][0]["better_than"] == ["b"] and doc["no_difference_shown"] is False
     assert all(t["p_holm"] >= t["p"] for t in doc["differences"])
+    for kpi in ("dry_time_share", "slip_exposure", "clean_time_share"):
+        (test,) = doc["by_kpi"][kpi]["differences"]
+        assert test["comparable"] and test["strata"] == 1 and test["better"] == "a", test
+
+
+def test_suppliers_are_only_told_apart_on_days_of_comparable_conditions(
+    registry: Registry,
+) -> None:
+    """The same solution avoids less on heavy days (it saturates): a supplier seen only on
+    heavy days and one seen only on light days cannot be told apart by their solutions; where
+    both have light days, the test compares those."""
+    contract = registry.contracts["skane-entrance-2026"]
+    heavy, light = np.full(DAYS, 20.0), np.full(DAYS, 0.2)  # moisture % per occupied minute
+    at_wet = _days(np.full(DAYS, 0.45), heavy, 1)
+    at_dry = _days(np.full(DAYS, 0.9), light, 2)
+    doc = compare(
+        contract,
+        "2026-10",
+        [_compared("x", "x1", 0.45, 1, at_wet), _compared("y", "y1", 0.9, 2, at_dry)],
+        RESAMPLES,
+        "h",
+    )
+    assert [r["supplier"] for r in doc["ranking"]] == ["y", "x"]  # the ranking still shows it
+    assert doc["no_difference_shown"] is True
+    for test in doc["by_kpi"]["dry_time_share"]["differences"] + doc["differences"]:
+        assert (test["outcome"], test["comparable"]) == (NO_DIFFERENCE, False), test
+    apart = doc["by_kpi"]["dry_time_share"]["differences"][0]
+    assert apart["reason"] == NOT_COMPARABLE
+    with language("sv"):  # the report says why, in the reader's language
+        assert difference_text(apart).startswith(
+            "x och y: ingen skillnad påvisad: deras entréer hade inga dagar med jämförbara"
+        )
+    # x also had light days (avoiding 0.9 there, as y does): only those are compared
+    mixed = _days(np.r_[np.full(10, 0.45), np.full(10, 0.9)], np.r_[heavy[:10], light[:10]], 3)
+    doc = compare(
+        contract,
+        "2026-10",
+        [_compared("x", "x1", 0.5, 3, mixed), _compared("y", "y1", 0.9, 2, at_dry)],
+        RESAMPLES,
+        "h",
+    )
+    test = doc["by_kpi"]["dry_time_share"]["differences"][0]
+    assert test["comparable"] and test["strata"] == 1
+    assert test["days_compared"] == {"x": 10, "y": 20}
+    assert test["expected_share_compared"]["x"] == pytest.approx(0.01, abs=1e-3)
+    assert abs(test["difference"]) < 0.05 and test["outcome"] == NO_DIFFERENCE
+    # a real difference on the same days is claimed
+    worse = _days(np.full(DAYS, 0.3), light, 4)
+    doc = compare(
+        contract,
+        "2026-10",
+        [_compared("x", "x1", 0.5, 3, mixed), _compared("z", "z1", 0.3, 4, worse)],
+        RESAMPLES,
+        "h",
+    )
+    test = doc["by_kpi"]["dry_time_share"]["differences"][0]
+    assert test["better"] == "x" and test["difference"] == pytest.approx(0.6, abs=0.05)

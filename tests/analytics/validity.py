@@ -338,6 +338,20 @@ def order_report(worlds: Iterable[World], margin: float = 0.05) -> Tally:
     return tally
 
 
+def claims_report(worlds: Iterable[World]) -> Tally:
+    """Every difference the comparison claims (a better than b, per KPI or overall) has the sign
+    of the true difference of their effects over all installed entrances (overall: the mean over
+    the KPIs)."""
+    tally = Tally("claimed differences with the true sign")
+    for world in worlds:
+        effects = true_supplier_effects(world)
+        for kpi, better, worse in sorted(world.comparison.claims):
+            kpis = list(AVOIDED_FOR_KPI) if kpi == OVERALL else [kpi]
+            true = [effects[better][k][0] - effects[worse][k][0] for k in kpis]
+            tally.add(sum(true) > 0, f"{world.spec.name} {kpi}: {better} > {worse}, true {true}")
+    return tally
+
+
 def identical_report(worlds: list[World]) -> tuple[Tally, float]:
     """Identical suppliers: seeds in which the comparison claims no difference, and the median
     over seeds of the gap between their mean scores."""
@@ -426,6 +440,7 @@ __all__ = [
     "World",
     "WorldSpec",
     "build_world",
+    "claims_report",
     "coverage_report",
     "identical",
     "identical_report",
@@ -482,6 +497,7 @@ def main() -> None:
         print(no_events_report(wet + dry))
         print("best at wettest:", order_report(wet))
         print("best at driest:", order_report(dry))
+        print(claims_report(wet + dry))
         print(coverage_report(wet + dry))
         print(range_report(wet + dry))
         claimed, gap = identical_report(twins)
