@@ -1,12 +1,12 @@
 """Scorecards: per contract, supplier, installation and period, what procurement pays by.
 
 `Scorer(store, registry).score(period)` reads the readings month by month and entrance by
-entrance, checks sensor health, fits each installation's own counterfactual baselines
-(`analytics.baseline`), estimates its KPIs measured, expected untreated and as improvement with
-bootstrap intervals (`analytics.effects`), judges them as the contract says (`analytics.payment`)
-and compares the suppliers on their effects (`analytics.comparison`). `PeriodResult.points()`
-gives what is written back to the store (measurements `kpi`, `scorecard`, `comparison`,
-`sensor_health`, `trend`).
+entrance (`analytics.months`: sensor health, daily KPI components), fits each installation's
+own counterfactual baselines (`analytics.baseline`), estimates its KPIs measured, expected
+untreated and as improvement with bootstrap intervals (`analytics.effects`), judges them as the
+contract says (`analytics.payment`) and compares the suppliers on their effects
+(`analytics.comparison`). `PeriodResult.points()` gives what is written back to the store
+(measurements `kpi`, `scorecard`, `comparison`, `sensor_health`, `trend`).
 
 Reproducible: the scorecard document (`analytics.document`) is canonical JSON and records the
 registry's content hash and the code version.
@@ -15,12 +15,7 @@ registry's content hash and the code version.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,18 +37,17 @@ from analytics.baseline import (
 from analytics.comparison import Compared, compare
 from analytics.document import canonical_json, canonical_value, scorecard_document
 from analytics.effects import RESAMPLES, estimate, stable_seed
-from analytics.entrance import LEAD_IN, EntranceMinutes, prepare_entrance, role_sensors
-from analytics.health import HealthRules, SensorHealth, SuspectInterval, sensor_health
-from analytics.kpis import COMPONENTS
-from analytics.occupancy import daily_sums, local_dates, minute_index, occupied_mask
-from analytics.trends import (
-    DAILY_TREND_COLUMNS,
-    TREND_METRICS,
-    daily_trend_components,
-    weekly_trends,
+from analytics.entrance import role_sensors
+from analytics.health import HealthRules, SensorHealth
+from analytics.months import (
+    EntranceChunk,
+    EntranceMonths,
+    Progress,
+    ReadAhead,
+    health_in_period,
+    months,
 )
-from analytics.weather import daily_weather, station_sensor
-from floorwatch.errors import WorkerDied
+from analytics.trends import TREND_METRICS, weekly_trends
 from floorwatch.localtime import (
     LOCAL_TZ,
     active_on,
@@ -63,7 +57,7 @@ from floorwatch.localtime import (
     next_month,
     period_bounds,
 )
-from floorwatch.readings import WEATHER_KINDS, Point
+from floorwatch.readings import Point
 from floorwatch.registry import Registry
 from floorwatch.registry.schema import CONTRACT_KPIS, Contract, Kpi
 from floorwatch.results import (
@@ -79,85 +73,6 @@ from floorwatch.store import Store
 
 # The baseline before installations (and reference entrances) this far back train the model.
 TRAINING_LOOKBACK = timedelta(days=92)
-Progress = Callable[[str, int, int], None]
-
-
-# --- data per entrance and month --------------------------------------------------------------
-@dataclass
-class EntranceChunk:
-    """What scoring needs from one entrance over one month-sized chunk."""
-
-    entrance_id: str
-    start: datetime
-    end: datetime
-    daily: pd.DataFrame
-    episodes: pd.DataFrame
-    trend_daily: pd.DataFrame
-    exposure: pd.DataFrame
-    health: dict[str, SensorHealth]
-    intervals: list[SuspectInterval]
-
-
-def _months(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut at local month starts."""
-    chunks = []
-    cursor = start
-    while cursor < end:
-        local = cursor.astimezone(LOCAL_TZ)
-        nxt_first = next_month(local.date())
-        nxt = min(local_midnight(nxt_first), end)
-        chunks.append((cursor, nxt))
-        cursor = nxt
-    return chunks
-
-
-def _silent_chunk(
-    registry: Registry, entrance_id: str, start: datetime, end: datetime, contract: Contract
-) -> EntranceChunk:
-    """What an entrance without a single reading gives: its occupied minutes, nothing else."""
-    entrance, school = registry.entrance(entrance_id)
-    days = registry.school_days[school.id]
-    index = minute_index(start, end)
-    occupied = occupied_mask(index, days, days.calendar.opening_hours)
-    local = local_dates(index)
-    zero = np.zeros(len(index))
-    daily = daily_sums(
-        local, {c: occupied.astype(float) if c == "occupied_minutes" else zero for c in COMPONENTS}
-    )
-    trend_daily = daily_sums(local, {c: zero for c in DAILY_TREND_COLUMNS})
-    exposure = pd.DataFrame({"outside_moisture": np.full(len(daily), np.nan)}, index=daily.index)
-    occupied_ms = index[occupied].as_unit("ns").asi8 // 1_000_000
-    nothing = np.zeros(0, dtype=np.int64)
-    health = {
-        s.id: sensor_health(
-            s, nothing, np.zeros(0, dtype=bool), [], occupied_ms, contract.min_data_availability
-        )
-        for s in entrance.sensors
-    }
-    episodes = pd.DataFrame({"day": np.array([], dtype="datetime64[D]"), "minutes": np.zeros(0)})
-    return EntranceChunk(
-        entrance_id, start, end, daily, episodes, trend_daily, exposure, health, []
-    )
-
-
-def _combine_health(parts: list[SensorHealth]) -> SensorHealth:
-    received = sum(p.received for p in parts)
-    expected = sum(p.expected for p in parts)
-    statuses = {p.status for p in parts}
-    status = "ok"
-    if statuses == {"silent"}:
-        status = "silent"
-    elif statuses - {"ok"}:
-        status = "suspect"
-    return SensorHealth(
-        sensor_id=parts[0].sensor_id,
-        received=received,
-        expected=expected,
-        availability=min(1.0, received / expected) if expected > 0 else float("nan"),
-        suspect_minutes=sum(p.suspect_minutes for p in parts),
-        status=status,
-        reasons=tuple(sorted({r for p in parts for r in p.reasons})),
-    )
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -194,82 +109,13 @@ class PeriodResult:
         return results_to_points(self, registry)
 
 
-ChunkKey = tuple[str, datetime, datetime, float, float, float, float]
-ReadKey = tuple[str, datetime, datetime]
-
-
 # The outcomes the comparison ranks effects on (what each KPI's solution is judged to avoid).
 COMPARED_OUTCOMES = tuple(OUTCOME_NAMED[name] for name in sorted(set(AVOIDED_OUTCOME.values())))
 
 
-def _chunk_key(entrance_id: str, start: datetime, end: datetime, contract: Contract) -> ChunkKey:
-    """A chunk depends on the contract only through its thresholds."""
-    return (
-        entrance_id,
-        start,
-        end,
-        contract.wet_threshold,
-        contract.dirt_threshold,
-        contract.dry_reading,
-        contract.min_data_availability,
-    )
-
-
-class ReadAhead:
-    """Reads `keys` in order in one background thread, `depth` ahead of the consumer; `take`
-    returns a key's readings (reading it now if it was not planned). Errors surface in `take`."""
-
-    def __init__(
-        self,
-        read: Callable[[str, datetime, datetime], pd.DataFrame],
-        keys: list[ReadKey],
-        depth: int = 2,
-    ):
-        self._read = read
-        self._pending = deque(keys)
-        self._depth = depth
-        self._futures: dict[ReadKey, Future[pd.DataFrame]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
-        self._fill()
-
-    def _fill(self) -> None:
-        while self._pending and len(self._futures) < self._depth:
-            key = self._pending.popleft()
-            self._futures[key] = self._pool.submit(self._read, *key)
-
-    def take(self, key: ReadKey) -> pd.DataFrame:
-        future = self._futures.pop(key, None)
-        self._fill()
-        return future.result() if future is not None else self._read(*key)
-
-    def __enter__(self) -> ReadAhead:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for future in self._futures.values():
-            future.cancel()
-        self._pool.shutdown(wait=True)
-
-
-# --- worker processes (Scorer.workers > 1) ------------------------------------------------------
-_worker_scorer: Scorer | None = None
-
-
-def _start_worker(open_store: Callable[[], Store], registry: Registry, rules: HealthRules) -> None:
-    global _worker_scorer
-    _worker_scorer = Scorer(open_store(), registry, rules=rules)
-
-
-def _worker_chunk(
-    entrance_id: str, start: datetime, end: datetime, contract: Contract
-) -> EntranceChunk:
-    assert _worker_scorer is not None, "worker not started"
-    return _worker_scorer.chunk(entrance_id, start, end, contract)
-
-
 class Scorer:
-    """Scores periods from a store. Keeps per-entrance month results so that scoring several
-    periods (or the training window shared by them) reads each month once."""
+    """Scores periods from a store. Its entrance months (`analytics.months`) are kept, so that
+    scoring several periods (or the training window shared by them) reads each month once."""
 
     def __init__(
         self,
@@ -293,87 +139,9 @@ class Scorer:
         self.progress = progress
         self.workers = workers if worker_store is not None else 1
         self.worker_store = worker_store
-        self._chunks: dict[ChunkKey, EntranceChunk] = {}
-        self._weather: dict[tuple[int, datetime, datetime], pd.DataFrame] = {}
+        self.months = EntranceMonths(store, registry, self.rules)
         self._months_ahead = False
 
-    # --- reading -------------------------------------------------------------------------------
-    def readings(self, entrance_id: str, start: datetime, end: datetime) -> pd.DataFrame:
-        """The entrance's sensors' own kinds (not battery, link quality...) for [start, end),
-        with the lead-in the minute states need."""
-        entrance, _ = self.registry.entrance(entrance_id)
-        sensor_ids = sorted(s.id for s in entrance.sensors)
-        kinds = sorted({str(s.kind) for s in entrance.sensors})
-        return self.store.read_readings(start - LEAD_IN, end, sensor_ids=sensor_ids, kinds=kinds)
-
-    def chunk(
-        self,
-        entrance_id: str,
-        start: datetime,
-        end: datetime,
-        contract: Contract,
-        readahead: ReadAhead | None = None,
-    ) -> EntranceChunk:
-        found = self._chunks.get(_chunk_key(entrance_id, start, end, contract))
-        if found is not None:
-            return found
-        if readahead is not None:
-            readings = readahead.take((entrance_id, start, end))
-        else:
-            readings = self.readings(entrance_id, start, end)
-        if readings.empty:  # common before an installation's data begins: skip the work
-            chunk = _silent_chunk(self.registry, entrance_id, start, end, contract)
-            self._chunks[_chunk_key(entrance_id, start, end, contract)] = chunk
-            return chunk
-        prepared = prepare_entrance(
-            self.registry,
-            entrance_id,
-            readings,
-            start,
-            end,
-            contract.wet_threshold,
-            contract.min_data_availability,
-            self.rules,
-        )
-        daily, episodes = prepared.components(
-            contract.wet_threshold, contract.dirt_threshold, contract.dry_reading
-        )
-        chunk = EntranceChunk(
-            entrance_id,
-            start,
-            end,
-            daily,
-            episodes,
-            _trend_daily(prepared, contract.wet_threshold),
-            prepared.exposure(),
-            prepared.health,
-            prepared.intervals,
-        )
-        self._chunks[_chunk_key(entrance_id, start, end, contract)] = chunk
-        return chunk
-
-    def weather(self, station: int, start: datetime, end: datetime) -> pd.DataFrame:
-        """Daily weather features of a station for the local days of [start, end)."""
-        key = (station, start, end)
-        if key not in self._weather:
-            readings = self.store.read_readings(
-                start - timedelta(days=1),
-                end,
-                sensor_ids=[station_sensor(station)],
-                kinds=[str(k) for k in WEATHER_KINDS],
-            )
-            first = start.astimezone(LOCAL_TZ).date()
-            last = (end - timedelta(seconds=1)).astimezone(LOCAL_TZ).date()
-            days = np.arange(np.datetime64(first), np.datetime64(last) + 1)
-            hours = next(
-                self.registry.school_days[s.id].calendar.opening_hours
-                for s in self.registry.schools.values()
-                if s.weather_station == station
-            )
-            self._weather[key] = daily_weather(readings, hours, days)
-        return self._weather[key]
-
-    # --- scoring -------------------------------------------------------------------------------
     def score(
         self, period: str, start: datetime | None = None, end: datetime | None = None
     ) -> PeriodResult:
@@ -389,13 +157,13 @@ class Scorer:
         first = local_date(earliest - TRAINING_LOOKBACK)
         train_start = local_midnight(date(first.year, first.month, 1))
         entrances = sorted(self.registry.entrances)
-        chunks = _months(train_start, start) + _months(start, end)
+        chunks = months(train_start, start) + months(start, end)
         # trends are weekly: the last week of the period is completed from the days after it
         last_day = local_date(end - timedelta(seconds=1))
         week_end = local_midnight(last_day + timedelta(days=7 - last_day.weekday()))
         extra = [(end, week_end)] if week_end > end else []
         if extra and self._months_ahead:  # the next month is read anyway: read all of it now
-            extra = _months(end, local_midnight(next_month(local_date(end))))
+            extra = months(end, local_midnight(next_month(local_date(end))))
         parts = chunks + extra
         total = len(contracts) * len(entrances) * len(parts)
         done = 0
@@ -404,22 +172,24 @@ class Scorer:
             for contract in contracts
             for entrance_id in entrances
             for lo, hi in parts
-            if _chunk_key(entrance_id, lo, hi, contract) not in self._chunks
+            if not self.months.has(entrance_id, lo, hi, contract)
         ]
         progress = self.progress
-        if self.workers > 1 and len(missing) > 1:
-            self._prepare_in_workers(missing, total - len(missing), total)  # reports progress
+        if self.workers > 1 and len(missing) > 1 and self.worker_store is not None:
+            self.months.prepare_in_workers(  # reports progress
+                missing, self.workers, self.worker_store, progress, total - len(missing), total
+            )
             missing, progress = [], None
         # The store is read a chunk ahead in a thread while this one computes (SQLite and HTTP
         # both release the GIL while they work), in the order of the loop below.
         to_read = [(entrance_id, lo, hi) for _, entrance_id, lo, hi in missing]
-        with ReadAhead(self.readings, to_read) as readahead:
+        with ReadAhead(self.months.readings, to_read) as readahead:
             for contract in contracts:
                 per_entrance: dict[str, list[EntranceChunk]] = {}
                 after: dict[str, list[EntranceChunk]] = {}
                 for entrance_id in entrances:
                     for lo, hi in parts:
-                        part = self.chunk(entrance_id, lo, hi, contract, readahead)
+                        part = self.months.chunk(entrance_id, lo, hi, contract, readahead)
                         target = after if lo >= end else per_entrance
                         target.setdefault(entrance_id, []).append(part)
                         done += 1
@@ -429,48 +199,6 @@ class Scorer:
                 self._score_contract(result, contract, per_entrance, train_start, start, end)
                 self._trends(result, per_entrance, after, start, end)
         return result
-
-    def _prepare_in_workers(
-        self, missing: list[tuple[Contract, str, datetime, datetime]], done: int, total: int
-    ) -> None:
-        """Read and prepare entrance months in `workers` processes (each with its own store
-        connection), biggest entrances first so that the last ones do not run alone."""
-        size = {e: len(entrance.sensors) for e, (entrance, _) in self.registry.entrances.items()}
-        ordered = sorted(missing, key=lambda m: (-size[m[1]], m[1], m[2]))
-        assert self.worker_store is not None
-        # fork: the workers start at once with everything imported. Forking while other
-        # threads run can deadlock a child on a lock they held, so then a fork server is used
-        # (3 s more: it imports the analytics first). The CLI's progress bar has no thread.
-        context: multiprocessing.context.BaseContext
-        if threading.active_count() == 1:
-            context = multiprocessing.get_context("fork")
-        else:
-            context = multiprocessing.get_context("forkserver")
-            multiprocessing.set_forkserver_preload(["analytics.scorecard"])
-        try:
-            with ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=context,
-                initializer=_start_worker,
-                initargs=(self.worker_store, self.registry, self.rules),
-            ) as pool:
-                futures = {
-                    pool.submit(_worker_chunk, entrance_id, lo, hi, contract): _chunk_key(
-                        entrance_id, lo, hi, contract
-                    )
-                    for contract, entrance_id, lo, hi in ordered
-                }
-                for future in as_completed(futures):
-                    key = futures[future]
-                    self._chunks[key] = future.result()
-                    done += 1
-                    if self.progress:
-                        entrance_id, lo = key[0], key[1]
-                        label = f"{entrance_id} {lo.astimezone(LOCAL_TZ):%Y-%m-%d}"
-                        self.progress(label, done, total)
-        except BrokenProcessPool as exc:  # a worker killed (out of memory, a signal), at any time
-            died = f"a scoring worker process died ({exc}); try --workers 1"
-            raise WorkerDied(died) from exc
 
     def score_many(self, periods: Iterable[str]) -> Iterator[PeriodResult]:
         """Score months one after another ("2026-08", "2026-09", ...), reading each entrance's
@@ -511,7 +239,7 @@ class Scorer:
         """Model inputs per day: the school's weather, outside wetness, footfall and the water
         brought to the door."""
         _, school = self.registry.entrance(entrance_id)
-        weather = self.weather(school.weather_station, lo, hi)
+        weather = self.months.weather(school.weather_station, lo, hi)
         days = pd.DatetimeIndex(daily.index)
         features = weather.reindex(days).copy()
         features["outside_moisture"] = exposure.reindex(days)["outside_moisture"].to_numpy()
@@ -549,11 +277,11 @@ class Scorer:
             )
         model_features = {e: feature_frame(f) for e, f in features_all.items()}
 
-        health_by_sensor = _health_in_period(per_entrance, start, end)
+        health_by_sensor = health_in_period(per_entrance, start, end)
         result.sensor_health.update(health_by_sensor)
         for school in registry.schools.values():
             result.weather.setdefault(
-                school.weather_station, self.weather(school.weather_station, start, end)
+                school.weather_station, self.months.weather(school.weather_station, start, end)
             )
 
         compared: list[Compared] = []
@@ -752,34 +480,6 @@ def _weekly_expected(
             columns[f"{outcome.name}_expected"] = np.full(len(own), np.nan)
     frame = pd.DataFrame(columns, index=week)
     return frame.groupby(level=0).sum(min_count=1)
-
-
-def _health_in_period(
-    per_entrance: dict[str, list[EntranceChunk]], start: datetime, end: datetime
-) -> dict[str, SensorHealth]:
-    merged: dict[str, list[SensorHealth]] = {}
-    for parts in per_entrance.values():
-        for part in parts:
-            if part.start < start or part.end > end:
-                continue
-            for sid, health in part.health.items():
-                merged.setdefault(sid, []).append(health)
-    return {sid: _combine_health(parts) for sid, parts in sorted(merged.items())}
-
-
-def _trend_daily(prepared: EntranceMinutes, wet_threshold: float) -> pd.DataFrame:
-    upstream = np.fmax(prepared.role("entry_moisture"), prepared.role("outside_moisture"))
-    return daily_trend_components(
-        prepared.index,
-        prepared.occupied,
-        prepared.role("inner_moisture"),
-        prepared.role("inner_dirt"),
-        prepared.role("upstream_dirt"),
-        upstream,
-        prepared.role("passages"),
-        wet_threshold,
-        prepared.days,
-    )
 
 
 def _ms(moment: datetime) -> int:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from analytics.scorecard import ReadAhead
+from analytics.months import ReadAhead
 from floorwatch.errors import StoreUnavailable
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
