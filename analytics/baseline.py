@@ -168,6 +168,7 @@ RIDGE_DAYS = 1.0
 IRLS_ITERATIONS = 25  # at most; a fit stops once no coefficient moves by TOLERANCE
 TOLERANCE = 1e-7
 BOOT_ITERATIONS = 4  # warm-started from the full fit: a few steps reach it again
+HALVINGS = 10  # at most, per IRLS step
 FOLDS = 5
 
 SUFFICIENCY = {
@@ -219,6 +220,15 @@ def _mean(family: Family, eta: np.ndarray, exposure: np.ndarray) -> np.ndarray:
     return exposure * np.exp(eta)
 
 
+def _deviance(family: Family, y: np.ndarray, eta: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+    """Per day, the deviance of `eta` up to terms that do not depend on it (the quasi-Poisson
+    one for the log link, defined for a net build-up below 0 too)."""
+    eta = np.clip(eta, -30.0, 30.0)
+    if family == "binomial":
+        return 2.0 * (y * np.logaddexp(0.0, -eta) + (exposure - y) * np.logaddexp(0.0, eta))
+    return 2.0 * (exposure * np.exp(eta) - y * eta)
+
+
 GRAM_BATCH = 16  # replicates per matrix product: (batch x p x days) floats at a time
 
 
@@ -244,17 +254,20 @@ def fit_glm(
     iterations: int = IRLS_ITERATIONS,
 ) -> np.ndarray:
     """IRLS for a stack of day weights: x (days x p), y and exposure (days), weights
-    (replicates x days, 0 = day left out). penalty: ridge per coefficient (0 = unpenalised),
-    scaled by the mean working weight of the overall-rate model. Stops early when every replicate
-    has converged.
+    (replicates x days, 0 = day left out). penalty: ridge per coefficient, scaled by the mean
+    working weight of the overall-rate model; the unpenalised columns (penalty 0) are the
+    entrances' intercepts. Stops early when every replicate has converged.
     Returns coefficients (replicates x p)."""
     b, p = weights.shape[0], x.shape[1]
     beta = np.zeros((b, p)) if start is None else np.broadcast_to(start, (b, p)).copy()
     rate = max(float(np.sum(np.clip(y, 0, None))), 1e-9) / max(np.sum(exposure), 1e-9)
     if family == "binomial":
         rate = float(np.clip(rate, 1e-4, 1 - 1e-4))
-    if start is None:  # x[:, 0] is an intercept column: start it at the overall rate
-        beta[:, 0] = np.log(rate / (1 - rate)) if family == "binomial" else np.log(rate)
+    if start is None:
+        # every intercept starts at the overall rate: an intercept left at 0 (a rate of 1 per
+        # unit of exposure) took a log-link model with steep slopes over 30 iterations
+        intercept = np.log(rate / (1 - rate)) if family == "binomial" else np.log(rate)
+        beta[:, penalty == 0] = intercept
     ok = exposure > 0
     # the ridge's scale: the mean working weight of the overall-rate model, fixed, so that it
     # keeps holding where a few wet days separate perfectly and the weights of a fit collapse
@@ -262,6 +275,18 @@ def fit_glm(
     scale = np.maximum(
         (weights * var0[None, :]).sum(axis=1) / np.maximum((weights > 0).sum(axis=1), 1), 1e-9
     )
+    ridge = scale * RIDGE_DAYS
+
+    day_weights = weights * ok[None, :]
+
+    def objective(coefficients: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Penalised deviance of each of `rows`' replicates (no IRLS step may increase it)."""
+        deviance = _deviance(family, y, coefficients @ x.T, exposure)
+        return np.sum(day_weights[rows] * deviance, axis=1) + ridge[rows] * (
+            (coefficients**2) @ penalty
+        )
+
+    current = objective(beta)
     for _ in range(iterations):
         eta = np.clip(beta @ x.T, -30.0, 30.0)
         mu = _mean(family, eta, exposure)
@@ -272,10 +297,21 @@ def fit_glm(
         z = eta + (y - mu) / var
         w = np.where(ok, weights * var, 0.0)
         lhs = _weighted_gram(w, x) + (
-            scale[:, None, None] * RIDGE_DAYS * np.diag(penalty)[None] + 1e-9 * np.eye(p)[None]
+            ridge[:, None, None] * np.diag(penalty)[None] + 1e-9 * np.eye(p)[None]
         )
         rhs = (w * z) @ x
-        previous, beta = beta, np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
+        previous = beta
+        beta = np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
+        # step halving: where a full step made the fit worse (a weight that collapsed near a
+        # perfectly separated day overshoots), go half as far, until it is no worse
+        new = objective(beta)
+        for _ in range(HALVINGS):
+            worse = ~(new <= current * (1.0 + 1e-12) + 1e-12)
+            if not worse.any():
+                break
+            beta[worse] = 0.5 * (beta[worse] + previous[worse])
+            new[worse] = objective(beta[worse], worse)
+        current = new
         if np.max(np.abs(beta - previous)) < TOLERANCE:
             break
     return beta
