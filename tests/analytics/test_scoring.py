@@ -104,6 +104,31 @@ def test_the_comparison_records_its_own_models(fair) -> None:
             assert model["coefficients"] and "accepted" in model["acceptance"]
 
 
+def test_every_fitted_model_reached_its_optimum(fair) -> None:
+    """With a free intercept per entrance, a converged fit predicts the observed total of its
+    training days: every model a scorecard or the comparison records (pooled models over
+    several schools with steep door-load slopes stopped short of that before)."""
+    _, _, scored = fair
+    models = [
+        model
+        for card in scored.scorecards
+        for kpi in card.document["kpis"].values()
+        for model in (kpi.get("baseline"), kpi.get("level_baseline"))
+        if model and model.get("intercepts")
+    ]
+    models += [
+        model
+        for per in scored.comparisons["skane-entrance-2026"]["models"].values()
+        for model in per.values()
+    ]
+    assert len(models) > 20
+    for model in models:
+        fit = model["fit"]
+        assert fit["in_sample_predicted_total"] == pytest.approx(
+            fit["in_sample_total"], rel=1e-3, abs=1e-3
+        ), (model["outcome"], model["training"]["entrances"], fit)
+
+
 def test_points_follow_the_store_contracts(fair) -> None:
     placed, store, scored = fair
     written = write_results(store, scored, placed)
