@@ -4,6 +4,8 @@ difference, differences tested only on days of comparable conditions, Holm's cor
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -167,28 +169,29 @@ def test_the_comparison_tests_differences_and_says_no_difference_shown(registry:
         assert test["comparable"] and test["strata"] == 1 and test["better"] == "a", test
 
 
+def _dry_time_test(
+    registry: Registry, *pair: tuple[str, float, int, AvoidedDays]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The comparison of two suppliers (name, improvement, seed, days), and its dry time test."""
+    items = [_compared(name, f"{name}1", value, seed, days) for name, value, seed, days in pair]
+    doc = compare(registry.contracts["skane-entrance-2026"], "2026-10", items, RESAMPLES, "h")
+    return doc, doc["by_kpi"]["dry_time_share"]["differences"][0]
+
+
 def test_suppliers_are_only_told_apart_on_days_of_comparable_conditions(
     registry: Registry,
 ) -> None:
     """The same solution avoids less on heavy days (it saturates): a supplier seen only on
     heavy days and one seen only on light days cannot be told apart by their solutions; where
     both have light days, the test compares those."""
-    contract = registry.contracts["skane-entrance-2026"]
     heavy, light = np.full(DAYS, 20.0), np.full(DAYS, 0.2)  # moisture % per occupied minute
     at_wet = _days(np.full(DAYS, 0.45), heavy, 1)
     at_dry = _days(np.full(DAYS, 0.9), light, 2)
-    doc = compare(
-        contract,
-        "2026-10",
-        [_compared("x", "x1", 0.45, 1, at_wet), _compared("y", "y1", 0.9, 2, at_dry)],
-        RESAMPLES,
-        "h",
-    )
+    doc, apart = _dry_time_test(registry, ("x", 0.45, 1, at_wet), ("y", 0.9, 2, at_dry))
     assert [r["supplier"] for r in doc["ranking"]] == ["y", "x"]  # the ranking still shows it
     assert doc["no_difference_shown"] is True
     for test in doc["by_kpi"]["dry_time_share"]["differences"] + doc["differences"]:
         assert (test["outcome"], test["comparable"]) == (NO_DIFFERENCE, False), test
-    apart = doc["by_kpi"]["dry_time_share"]["differences"][0]
     assert apart["reason"] == NOT_COMPARABLE
     with language("sv"):  # the report says why, in the reader's language
         assert difference_text(apart).startswith(
@@ -196,26 +199,12 @@ def test_suppliers_are_only_told_apart_on_days_of_comparable_conditions(
         )
     # x also had light days (avoiding 0.9 there, as y does): only those are compared
     mixed = _days(np.r_[np.full(10, 0.45), np.full(10, 0.9)], np.r_[heavy[:10], light[:10]], 3)
-    doc = compare(
-        contract,
-        "2026-10",
-        [_compared("x", "x1", 0.5, 3, mixed), _compared("y", "y1", 0.9, 2, at_dry)],
-        RESAMPLES,
-        "h",
-    )
-    test = doc["by_kpi"]["dry_time_share"]["differences"][0]
+    _, test = _dry_time_test(registry, ("x", 0.5, 3, mixed), ("y", 0.9, 2, at_dry))
     assert test["comparable"] and test["strata"] == 1
     assert test["days_compared"] == {"x": 10, "y": 20}
     assert test["expected_share_compared"]["x"] == pytest.approx(0.01, abs=1e-3)
     assert abs(test["difference"]) < 0.05 and test["outcome"] == NO_DIFFERENCE
     # a real difference on the same days is claimed
     worse = _days(np.full(DAYS, 0.3), light, 4)
-    doc = compare(
-        contract,
-        "2026-10",
-        [_compared("x", "x1", 0.5, 3, mixed), _compared("z", "z1", 0.3, 4, worse)],
-        RESAMPLES,
-        "h",
-    )
-    test = doc["by_kpi"]["dry_time_share"]["differences"][0]
+    _, test = _dry_time_test(registry, ("x", 0.5, 3, mixed), ("z", 0.3, 4, worse))
     assert test["better"] == "x" and test["difference"] == pytest.approx(0.6, abs=0.05)
