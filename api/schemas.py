@@ -214,7 +214,8 @@ class ComparisonOut(_Out):
     document: dict[str, Any] = Field(
         description=(
             "suppliers ranked by their effects against each entrance's own counterfactual, "
-            "with tested differences ('no difference shown' where the data cannot tell)"
+            "with differences tested on days of comparable conditions ('no difference shown' "
+            "where the data cannot tell, or where the entrances had no such days)"
         )
     )
 
