@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,15 @@ from floorwatch.options import MqttUrl, RegistryPath, StoreUrl
 from floorwatch.settings import load_settings
 from floorwatch.store import open_store
 from ingest.collector import Collector
+
+# The collector process allocates a `Reading` (a named tuple, which the cyclic garbage collector
+# keeps tracking: it stops tracking only plain tuples) and a dict per reading, and keeps batches
+# of them in flight. With Python's default threshold of 700 allocations, a live run of 1,000,000
+# readings (50 a message) spent 0.65 to 0.69 s in collections over the process's life, 12 of
+# them full ones (gc.callbacks), beside 2.1 CPU s for the readings. A young collection every
+# 20,000 allocations leaves 0.08 to 0.09 s; garbage cycles, rare here, are still collected.
+# Set for the `floorwatch ingest` process only, not for a host running a Collector in a thread.
+INGEST_GC_THRESHOLD = 20_000
 
 
 def ingest(
@@ -52,6 +62,7 @@ def ingest(
         log_level=log_level,
     )
     logging.getLogger().setLevel(settings.log_level)
+    gc.set_threshold(INGEST_GC_THRESHOLD, *gc.get_threshold()[1:])
     collector = Collector(settings)
     collector.install_signal_handlers()
     final = collector.run()

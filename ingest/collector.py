@@ -34,7 +34,7 @@ import ssl
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
@@ -71,6 +71,7 @@ from ingest.decoders import (
     SensorCatalog,
     decode,
 )
+from ingest.publish_packet import PlainPublish, plain_publish
 from ingest.redelivered import RedeliveryLedger
 from ingest.rejects import (
     COLLECTOR_ERROR,
@@ -139,9 +140,30 @@ class Backoff:
 
 
 class _DirectClient(mqtt.Client):
-    """paho's client, handing each message straight to `on_message`. paho's own dispatch first
+    """paho's client, handing each message straight to the collector. paho's own dispatch first
     matches the topic against per-filter callbacks (the collector registers none) under two
-    locks, for every message: 3 to 5 % of the collector's CPU at one reading per message."""
+    locks, for every message: 3 to 5 % of the collector's CPU at one reading per message. On MQTT
+    5, a QoS 0 or 1 PUBLISH without properties is read by `plain_publish` and given to
+    `on_plain_publish` without the `Properties` and `MQTTMessage` objects paho builds for each
+    (ingest/publish_packet.py); paho parses every other packet and calls `on_message`."""
+
+    on_plain_publish: Callable[[PlainPublish], None] | None = None
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        deliver = self.on_plain_publish
+        if (
+            deliver is not None
+            and self._protocol == MQTTProtocolVersion.MQTTv5
+            and self._manual_ack  # else paho acknowledges on receipt: never in the collector
+            and self._logger is None  # paho's debug line per PUBLISH stays where asked for
+            and self.on_log is None
+        ):
+            packet = self._in_packet
+            plain = plain_publish(packet["command"], packet["packet"])
+            if plain is not None:
+                deliver(plain)
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._handle_publish()
 
     def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
         on_message = self.on_message
@@ -410,6 +432,7 @@ class Collector:
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_plain_publish = self._on_publish
         # Sets the target only; the MQTT thread connects (and reconnects) with these.
         if target.protocol_v5:
             properties = Properties(PacketTypes.CONNECT)
@@ -479,27 +502,40 @@ class Collector:
             self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        """A message paho parsed itself (one with properties, or any on MQTT 3.1.1)."""
+        self._on_publish(
+            PlainPublish(
+                bool(message.dup),
+                message.qos,
+                bool(message.retain),
+                message._topic,
+                message.mid,
+                bytes(message.payload),
+            )
+        )
+
+    def _on_publish(self, message: PlainPublish) -> None:
         if message.retain:
             # A retained copy, sent because we (re)subscribed: the message itself came live when
             # it was published. Reading it again would quarantine or count it at every start.
             if message.qos:
-                client.ack(message.mid, message.qos)
+                self._client.ack(message.mid, message.qos)
             self.counters.count_retained_ignored()
             return
         try:
-            topic = message.topic
+            topic = message.topic.decode("utf-8")
         except UnicodeDecodeError:  # MQTT requires UTF-8 topics; a broker may not check
-            topic = bytes(message._topic).decode("utf-8", errors="backslashreplace")
+            topic = message.topic.decode("utf-8", errors="backslashreplace")
         self._inbox.put(
             Inbound(
                 message.mid,
                 message.qos,
                 self._connection,
                 topic,
-                bytes(message.payload),
+                message.payload,
                 time.time_ns() // 1_000_000,
                 time.monotonic(),
-                bool(message.dup),
+                message.dup,
             )
         )
         self._received += 1

@@ -360,19 +360,64 @@ def decode_native(
             return out.reject("wrong_type", f"readings must be a list, got {type(items).__name__}")
         if not items:
             return out.reject("missing_field", "readings is empty")
-        for index, item in enumerate(items):
-            try:
-                if not isinstance(item, dict):
-                    raise _Refused("not_an_object", f"got {type(item).__name__}")
-                out.readings.append(_native_reading(sensor_id, ranges, item, context))
-            except _Refused as refused:
-                out.reject(refused.reason, f"readings[{index}]: {refused.detail}")
+        _native_items(sensor_id, ranges, items, context, out)
         return out
     try:
         out.readings.append(_native_reading(sensor_id, ranges, document, context))
     except _Refused as refused:
         out.reject(refused.reason, refused.detail)
     return out
+
+
+_new_reading = tuple.__new__  # what Reading(...) calls, without its Python-level __new__
+
+
+def _native_items(
+    sensor_id: str,
+    ranges: Mapping[str, tuple[float, float]],
+    items: list[Any],
+    context: DecodeContext,
+    out: Decoded,
+) -> None:
+    """Each item's reading, or its refusal, into `out`.
+
+    A valid reading of the common shape (whole epoch seconds, a known kind, a number in range,
+    an integer seq or none) is taken here in one pass of inline checks: two calls and the
+    `Reading` constructor per reading were a third of the decoding thread's time at 50 readings
+    per message. Any other item goes through `_native_reading`, which checks it in its own
+    order and words why. Both give the same result for every item (tests/ingest/
+    test_decoders.py compares them on generated items)."""
+    readings = out.readings
+    earliest_ms, latest_ms = context.earliest_ms, context.latest_ms
+    for index, item in enumerate(items):
+        if type(item) is dict and "kind" in item and "value" in item and "ts" in item:
+            kind = item["kind"]
+            value: Any = item["value"]
+            ts = item["ts"]
+            value_type = type(value)
+            if (
+                type(ts) is int
+                and type(kind) is str
+                and (value_type is float or value_type is int)
+                and earliest_ms <= (ts_ms := ts * 1000) <= latest_ms
+                and (bounds := ranges.get(kind)) is not None
+                and bounds[0] <= value <= bounds[1]
+                and ("seq" not in item or type(item["seq"]) is int or item["seq"] is None)
+                and (kind != "footfall" or not (value % 1 or math.copysign(1.0, value) < 0))
+            ):
+                readings.append(
+                    _new_reading(
+                        Reading,
+                        (sensor_id, kind, ts_ms, value if value_type is float else float(value)),
+                    )
+                )
+                continue
+        try:
+            if not isinstance(item, dict):
+                raise _Refused("not_an_object", f"got {type(item).__name__}")
+            readings.append(_native_reading(sensor_id, ranges, item, context))
+        except _Refused as refused:
+            out.reject(refused.reason, f"readings[{index}]: {refused.detail}")
 
 
 def _native_reading(

@@ -6,15 +6,21 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from floorwatch.readings import Reading
 from floorwatch.registry import Registry
 from ingest.decoders import (
     REASONS,
     DecodeContext,
+    Decoded,
     Limits,
     SensorCatalog,
+    _native_reading,
+    _Refused,
     decode,
+    decode_native,
 )
 from tests.ingest.messages import (
     DIRT,
@@ -243,3 +249,97 @@ def test_senml_bare_kind_not_installed(catalog: SensorCatalog) -> None:
     pack = [{"n": "temperature", "u": "Cel", "v": 3, "t": -1}]
     out = decode(native_topic(MOISTURE), dumps(pack), context(catalog))
     assert [r.reason for r in out.rejections] == ["kind_not_installed"]
+
+
+# --- the in-line path for native readings agrees with the reading-by-reading checks -------------
+def _one_by_one(
+    sensor_id: str, catalog: SensorCatalog, items: list[Any], ctx: DecodeContext
+) -> Decoded:
+    """What decode_native gives when every item goes through `_native_reading`."""
+    out = Decoded()
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise _Refused("not_an_object", f"got {type(item).__name__}")
+            out.readings.append(_native_reading(sensor_id, catalog.ranges[sensor_id], item, ctx))
+        except _Refused as refused:
+            out.reject(refused.reason, f"readings[{index}]: {refused.detail}")
+    return out
+
+
+def _sampled_sensors(catalog: SensorCatalog) -> list[str]:
+    counter = next(s for s in sorted(catalog.ranges) if "footfall" in catalog.ranges[s])
+    return [counter, MOISTURE, DIRT]
+
+
+_NOW_S = NOW_MS // 1000
+_numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**20), 10**20),
+    st.integers(-5, 2_000),
+    st.sampled_from([0, 1, -0.0, 0.5, 1e308, True, False]),
+)
+_odd = st.one_of(st.none(), st.text(max_size=3), st.lists(st.integers(), max_size=1))
+_item_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "kind": st.one_of(
+            st.sampled_from(["footfall", "moisture", "dirt", "temperature", "humidity", "x"]),
+            _odd,
+            st.integers(),
+        ),
+        "value": st.one_of(_numbers, _odd),
+        "ts": st.one_of(
+            st.integers(_NOW_S - 90 * 86_400, _NOW_S + 3_600),
+            st.integers(-(10**15), 10**15),
+            st.floats(),
+            st.sampled_from([True, "2026-11-18T00:00:00Z", "yesterday"]),
+            _odd,
+        ),
+        "seq": st.one_of(st.integers(), st.booleans(), _odd),
+        "extra": st.integers(),
+    },
+)
+_plausible = st.fixed_dictionaries(  # mostly valid, near each bound
+    {
+        "kind": st.sampled_from(["footfall", "moisture", "dirt"]),
+        "value": st.one_of(
+            st.integers(-2, 120),
+            st.floats(-1.0, 150.0),
+            st.sampled_from([-0.0, 100.0, 100.5, 1e3, float("nan"), float("inf")]),
+        ),
+        "ts": st.integers(_NOW_S - 400 * 86_400 - 5, _NOW_S + 305),
+    },
+    optional={"seq": st.one_of(st.integers(0, 9), st.just(True)), "extra": st.none()},
+)
+_items = st.lists(
+    st.one_of(_plausible, _plausible, _item_fields, _numbers, _odd), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=1_500, suppress_health_check=[HealthCheck.too_slow])
+@given(items=_items)
+def test_native_readings_in_line_agree_with_the_reading_by_reading_checks(
+    catalog: SensorCatalog, items: list[Any]
+) -> None:
+    ctx = context(catalog)
+    for sensor_id in _sampled_sensors(catalog):
+        expected = _one_by_one(sensor_id, catalog, items, ctx)
+        got = decode_native(sensor_id, catalog.ranges[sensor_id], {"readings": items}, ctx)
+        assert got.readings == expected.readings
+        assert [type(r.ts_ms) for r in got.readings] == [int] * len(got.readings)
+        assert [type(r.value) for r in got.readings] == [float] * len(got.readings)
+        assert got.rejections == expected.rejections
+        if type(items[0]) is dict:  # the single-reading shape, without the index in the detail
+            alone = decode_native(sensor_id, catalog.ranges[sensor_id], items[0], ctx)
+            first = _one_by_one(sensor_id, catalog, items[:1], ctx)
+            assert alone.readings == first.readings
+            assert [r.detail for r in alone.rejections] == [
+                r.detail.removeprefix("readings[0]: ") for r in first.rejections
+            ]
+
+
+def test_the_generated_native_items_reach_both_paths(catalog: SensorCatalog) -> None:
+    """The sensors the test above decodes for measure footfall and other kinds."""
+    kinds = {kind for sensor_id in _sampled_sensors(catalog) for kind in catalog.ranges[sensor_id]}
+    assert {"footfall", "moisture", "dirt"} <= kinds
