@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from analytics.baseline import AVOIDED_OUTCOME, OUTCOME_NAMED, Baseline
-from analytics.effects import AvoidedDays, Estimate
+from analytics.effects import AvoidedDays, Estimate, avoided_share
 from floorwatch.registry.schema import IMPROVEMENT_KPIS, Contract, Kpi
 
 ALPHA = 0.05
@@ -194,14 +194,6 @@ def _by_stratum(installations: list[AvoidedDays], negligible: float) -> dict[int
     return out
 
 
-def _avoided(measured: Any, expected: Any) -> Any:
-    """1 - measured / expected, bounded as improvements are (net measured below 0: none)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.clip(
-            np.where(expected > 0, 1.0 - np.maximum(measured, 0.0) / expected, np.nan), -1.0, 1.0
-        )
-
-
 def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted mean over the first axis, over the finite values (NaN where none is)."""
     w = np.where(np.isfinite(values), weights.reshape(-1, *([1] * (values.ndim - 1))), 0.0)
@@ -242,16 +234,16 @@ def matched_difference(
     weights = np.array([of_a[k].expected + of_b[k].expected for k in common])
     point = np.array(
         [
-            _avoided(of_a[k].measured, of_a[k].expected)
-            - _avoided(of_b[k].measured, of_b[k].expected)
+            avoided_share(of_a[k].measured, of_a[k].expected)
+            - avoided_share(of_b[k].measured, of_b[k].expected)
             for k in common
         ],
         dtype=float,
     )
     replicates = np.vstack(
         [
-            _avoided(of_a[k].measured_replicates, of_a[k].expected_replicates)
-            - _avoided(of_b[k].measured_replicates, of_b[k].expected_replicates)
+            avoided_share(of_a[k].measured_replicates, of_a[k].expected_replicates)
+            - avoided_share(of_b[k].measured_replicates, of_b[k].expected_replicates)
             for k in common
         ]
     )

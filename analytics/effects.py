@@ -23,6 +23,7 @@ import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,16 +71,23 @@ class AvoidedDays:
     expected_replicates: np.ndarray  # resamples x days: the refitted baselines' expectation
     measurement: np.ndarray  # resamples: a draw of the measured total's relative error
 
-    def improvement_replicates(self, days: np.ndarray | None = None) -> np.ndarray:
-        """Bootstrap replicates of 1 - measured / expected over `days` (bool per day; default
-        all), bounded to IMPROVEMENT_FLOOR..1, NaN where a replicate expects nothing."""
-        counts = self.counts if days is None else self.counts * days[None, :]
-        boot_mu = np.sum(counts * self.expected_replicates, axis=1)
-        boot_y = np.maximum(counts @ self.measured, 0.0) * self.measurement  # net below 0: none
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.clip(
-                np.where(boot_mu > 0, 1.0 - boot_y / boot_mu, np.nan), IMPROVEMENT_FLOOR, 1.0
-            )
+    def improvement_replicates(self) -> np.ndarray:
+        """Bootstrap replicates of the improvement over all the days (`avoided_share`)."""
+        boot_mu = np.sum(self.counts * self.expected_replicates, axis=1)
+        boot_y = np.maximum(self.counts @ self.measured, 0.0) * self.measurement
+        return avoided_share(boot_y, boot_mu)
+
+
+def avoided_share(measured: Any, expected: Any) -> Any:
+    """The improvement: 1 - measured / expected untreated (summed outcomes, scalars or arrays),
+    a net measured outcome below 0 counting as none (noise), bounded to IMPROVEMENT_FLOOR..1;
+    NaN where nothing was expected."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(
+            np.where(expected > 0, 1.0 - np.maximum(measured, 0.0) / expected, np.nan),
+            IMPROVEMENT_FLOOR,
+            1.0,
+        )
 
 
 @dataclass(frozen=True)
@@ -283,10 +291,7 @@ def estimate(
             share = total_mu / per if per > 0 else NAN
             negligible = not share >= baselines[avoided_name].outcome.negligible
             replicates = days.improvement_replicates()
-            point = 1.0 - max(float(y.sum()), 0.0) / total_mu if total_mu > 0 else NAN
-            improvement = _interval(
-                replicates, float(np.clip(point, IMPROVEMENT_FLOOR, 1.0)) if total_mu > 0 else NAN
-            )
+            improvement = _interval(replicates, float(avoided_share(float(y.sum()), total_mu)))
         result[kpi] = Estimate(
             measured, judged, expected, improvement, share, negligible, replicates, events, days
         )
