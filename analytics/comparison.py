@@ -47,6 +47,11 @@ NOT_COMPARABLE = "no days of comparable conditions"
 OVERALL = "overall"
 LOAD_STRATUM = 4.0  # a stratum's days expect within a factor of 4 of each other per unit
 MIN_STRATUM_DAYS = 2  # per supplier, for a stratum to be compared
+# An installation ranks when its expected untreated outcome is at least this share of its
+# outcome's `negligible` (a few times a dry floor's sensor noise): a supplier whose entrances had
+# a nearly dry month still ranks, on a wide interval, while the tests use only days above
+# `negligible`. Payment judges such an installation on its measured level.
+RANKED_FROM = 0.2
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def _effects(
             est, base = item.estimates[kpi], item.baselines.get(kpi)
             if base is None or base.beta is None or est.days is None:
                 reason = "no baseline model"
-            elif est.negligible:
+            elif not est.expected_share >= RANKED_FROM * base.outcome.negligible:
                 reason = "next to nothing to avoid without the solution"
             elif not math.isfinite(est.improvement.value):
                 reason = "no improvement could be computed"

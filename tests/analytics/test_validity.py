@@ -6,13 +6,6 @@ by the real scorer from a real SQLite store with the weather imported from SMHI 
 worlds: three suppliers differing only in capture efficiency (0.9, 0.7, 0.5), the best at the
 wettest schools or at the driest. Identical worlds: two identical solutions, one at the wet
 school, one at the dry school. The scorer's output is read only through scorer_output.py.
-
-Tests marked `needs_new_scoring` fail with the current scorer and are deselected by default
-(pyproject addopts); run them with `-m needs_new_scoring`. With the counterfactual scoring
-(analytics/README.md, "Measured validity") that is one: the comparison's order with the best
-supplier at the wettest schools, right in all but one pair in 42 (seed 3, slip exposure: the
-worst supplier, at the nearly dry school in a month that was almost dry there, is estimated
-above the best); with the best at the driest, all pairs are right (that test is not marked).
 """
 
 from __future__ import annotations
@@ -42,9 +35,6 @@ from tests.analytics.validity import (
     removal_report,
     true_supplier_effects,
 )
-
-needs_new_scoring = pytest.mark.needs_new_scoring
-
 
 def ranked_worlds(worlds: Worlds, best_at: tuple[str, ...] = ("wet", "dry")) -> list[World]:
     return worlds.many(ranked(seed, where) for where in best_at for seed in RANKED_SEEDS)
@@ -90,11 +80,7 @@ def test_no_wet_episodes_is_not_a_number(validity_worlds: Worlds) -> None:
 
 
 # --- comparison -----------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "best_at",
-    [pytest.param("wet", marks=needs_new_scoring), "dry"],
-    ids=["best-at-wettest", "best-at-driest"],
-)
+@pytest.mark.parametrize("best_at", ["wet", "dry"], ids=["best-at-wettest", "best-at-driest"])
 def test_comparison_order_is_the_true_order(validity_worlds: Worlds, best_at: str) -> None:
     tally = order_report(ranked_worlds(validity_worlds, (best_at,)))
     assert tally.cases >= 3 * len(RANKED_SEEDS) and tally.share == 1.0, str(tally)
