@@ -8,7 +8,7 @@ slopes from every untreated entrance-day of the scored schools (at a drizzly sch
 too few wet days to learn them; payment never does this). An installation whose comparison model
 misses the acceptance criteria still counts, flagged, with that model's held-out error in its
 interval, so it ranks but rarely wins a tested difference. A supplier's effect per KPI is the
-mean over its installations.
+mean over its installations that expect at least RANKED_FROM of their outcome's `negligible`.
 Two suppliers are compared by testing their DIFFERENCE, on days of comparable conditions: how
 much a solution avoids depends on how much there is to avoid (a mat that keeps a drizzle off the
 floor saturates in a downpour), so a supplier whose entrances had only light days and one whose

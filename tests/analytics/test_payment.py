@@ -4,13 +4,21 @@ difference, differences tested only on days of comparable conditions, Holm's cor
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from analytics.baseline import AVOIDED_OUTCOME, OUTCOME_NAMED, Baseline
-from analytics.comparison import NO_DIFFERENCE, NOT_COMPARABLE, Compared, compare, holm
+from analytics.comparison import (
+    NO_DIFFERENCE,
+    NOT_COMPARABLE,
+    RANKED_FROM,
+    Compared,
+    compare,
+    holm,
+)
 from analytics.effects import AvoidedDays, Estimate, Interval, block_counts
 from analytics.explanations import Explanation, render_all
 from analytics.payment import Judgement, judge, weighted_score
@@ -208,3 +216,36 @@ def test_suppliers_are_only_told_apart_on_days_of_comparable_conditions(
     worse = _days(np.full(DAYS, 0.3), light, 4)
     _, test = _dry_time_test(registry, ("x", 0.5, 3, mixed), ("z", 0.3, 4, worse))
     assert test["better"] == "x" and test["difference"] == pytest.approx(0.6, abs=0.05)
+
+
+def test_a_nearly_dry_month_still_ranks_but_is_in_no_test_and_nothing_is_left_out(
+    registry: Registry,
+) -> None:
+    """An installation expecting less than "next to nothing" but at least RANKED_FROM of it
+    (moisture above dry per occupied minute) ranks, its days are in no test; one expecting less
+    than that is left out, with the reason."""
+    negligible = OUTCOME_NAMED[AVOIDED_OUTCOME[Kpi.DRY_TIME_SHARE]].negligible
+    quiet, nothing = 0.5 * negligible, 0.5 * RANKED_FROM * negligible
+    at_wet = _days(np.full(DAYS, 0.7), np.full(DAYS, 1.0), 1)
+    at_dry = _days(np.full(DAYS, 0.6), np.full(DAYS, quiet), 2)
+    items = [_compared("wet", "w1", 0.7, 1, at_wet), _compared("dry", "d1", 0.6, 2, at_dry)]
+    # both expect less than "next to nothing": payment judges them on the measured level
+    items[1].estimates[Kpi.DRY_TIME_SHARE] = replace(
+        _estimate(0.99, 0.6, quiet, seed=2, days=at_dry), negligible=True
+    )
+    contract = registry.contracts["skane-entrance-2026"]
+    doc = compare(contract, "2026-10", items, RESAMPLES, "h")
+    dry_time = doc["by_kpi"]["dry_time_share"]
+    assert [r["supplier"] for r in dry_time["ranking"]] == ["wet", "dry"]
+    (test,) = dry_time["differences"]
+    assert (test["comparable"], test["reason"]) == (False, NOT_COMPARABLE)
+    assert not any(r["kpi"] == "dry_time_share" for r in doc["left_out"])
+
+    none = _days(np.full(DAYS, 0.6), np.full(DAYS, nothing), 3)
+    items[1].estimates[Kpi.DRY_TIME_SHARE] = replace(
+        _estimate(0.99, 0.6, nothing, seed=3, days=none), negligible=True
+    )
+    doc = compare(contract, "2026-10", items, RESAMPLES, "h")
+    assert [r["supplier"] for r in doc["by_kpi"]["dry_time_share"]["ranking"]] == ["wet"]
+    reason = "next to nothing to avoid without the solution"
+    assert {"installation": "d1", "kpi": "dry_time_share", "reason": reason} in doc["left_out"]

@@ -36,6 +36,7 @@ from tests.analytics.validity import (
     true_supplier_effects,
 )
 
+
 def ranked_worlds(worlds: Worlds, best_at: tuple[str, ...] = ("wet", "dry")) -> list[World]:
     return worlds.many(ranked(seed, where) for where in best_at for seed in RANKED_SEEDS)
 
