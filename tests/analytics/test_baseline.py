@@ -83,9 +83,9 @@ def _world(
     wetness_scale: float, avoided: float, days: int, seed: int
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame, np.ndarray]:
     """An entrance whose untreated inner moisture above dry, per occupied minute, is
-    exp(-4 + 0.8 door_load) (the models' own feature of the water brought to the door: log(0.1 +
-    load)) with day-to-day scatter, and whose untreated wet
-    share is logistic(-2.5 + 1.2 log1p(outside %)); the solution avoids `avoided` of both.
+    exp(-4 + 0.8 door_load) (the models' own feature of the water brought to the door, log(0.1 +
+    load)) with day-to-day scatter, and whose untreated wet share is logistic(-2.5 + 1.2
+    log1p(outside %)); the solution avoids `avoided` of both.
     Returns (training rows per outcome, reporting daily, reporting features, true untreated
     moisture excess of the reporting days)."""
     rng = np.random.default_rng(seed)

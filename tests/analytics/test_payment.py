@@ -218,7 +218,7 @@ def test_suppliers_are_only_told_apart_on_days_of_comparable_conditions(
     assert test["better"] == "x" and test["difference"] == pytest.approx(0.6, abs=0.05)
 
 
-def test_a_nearly_dry_month_still_ranks_but_is_in_no_test_and_nothing_is_left_out(
+def test_a_nearly_dry_month_ranks_in_no_test_and_a_dry_one_is_left_out(
     registry: Registry,
 ) -> None:
     """An installation expecting less than "next to nothing" but at least RANKED_FROM of it
