@@ -155,6 +155,12 @@ LEVEL_OUTCOME: Mapping[Kpi, str] = {
     Kpi.DIRT_CAPTURE: "inner_buildup",
 }
 
+# What the door load counts as "nothing at the door" (passages x moisture fraction a day): a few
+# times what a dry door's sensor noise adds up to (500 passages at a noise of 1 point: about
+# 0.04). With log(1 + load) every load below about 1 looked alike, so the wet days' fit set the
+# expectation of every dry day: at a nearly dry school tens of times what its inner floor
+# measured, and a solution was credited for avoiding water that never came.
+DOOR_LOAD_FLOOR = 0.1
 FEATURE_TEXT = {
     "rain_open": "log(1 + rain mm from 3 h before opening to closing)",
     "rain_before": "log(1 + rain mm the day before)",
@@ -162,14 +168,9 @@ FEATURE_TEXT = {
     "frost": "degrees below 0 degC (mean air temperature in opening hours)",
     "snow": "snow depth (m)",
     "footfall": "log(1 + passages)",
-    "door_load": "log(0.1 + passages x door moisture % above dry / 100, in opening hours)",
+    "door_load": f"log({DOOR_LOAD_FLOOR:g} + passages x door moisture % above dry / 100, in "
+    "opening hours)",
 }
-# What the door load counts as "nothing at the door" (passages x moisture fraction a day): a few
-# times what a dry door's sensor noise adds up to (500 passages at a noise of 1 point: about
-# 0.04). With log(1 + load) every load below about 1 looked alike, so the wet days' fit set the
-# expectation of every dry day: at a nearly dry school tens of times what its inner floor
-# measured, and a solution was credited for avoiding water that never came.
-DOOR_LOAD_FLOOR = 0.1
 RIDGE_DAYS = 1.0
 IRLS_ITERATIONS = 25  # at most; a fit stops once no coefficient moves by TOLERANCE
 TOLERANCE = 1e-7
